@@ -1,0 +1,108 @@
+"""Who may do what: the one gate every service passes before it touches a decision (B1).
+
+django-fsm's `permission=` is not enforced on a plain call, so services call
+`require_role()` themselves. A role is held at an organisation; whether it counts
+for a decision depends on how that organisation stands to the decision.
+"""
+
+from django.db.models import Q
+
+from decisions.models import Decision, Organisation, Role, RoleAssignment
+from decisions.rules import Failure, ProcedureRefused, Rule
+
+# Roles whose holder acts for the decision organ itself.
+ORGAN_ROLES = {Role.GOV_OFFICE, Role.CHIEF, Role.MEETING_MEMBER, Role.PARTY_LIAISON, Role.ARCHIVIST}
+# Roles held by bodies the organ engages: its departments or outside bodies registered under it.
+ENGAGED_ROLES = {Role.LEGAL_ADVISER, Role.RISK_ASSESSOR, Role.EXPERT, Role.POST_EVALUATOR, Role.HEARING_ORG}
+
+
+class NotPermitted(ProcedureRefused):
+    """The acting user holds none of the roles the step needs for this decision."""
+
+
+def _not_permitted(roles, detail=""):
+    names = "、".join(str(Role(r).label) for r in roles if r in Role.values) or "系统"
+    rule = Rule(
+        name="ROLE_NOT_PERMITTED",
+        code="ROLE_NOT_PERMITTED",
+        article="B1",
+        zh=f"当前用户无权办理此事项(需要：{names})",
+        en=f"You hold no role that may take this step (needed: {', '.join(roles)})",
+        check=lambda ctx: False,
+    )
+    return NotPermitted([Failure(rule, detail)])
+
+
+def _within(org, organ):
+    """Return True if `org` is the organ, one of its departments, or a body registered under it."""
+    return org.id == organ.id or org.parent_id == organ.id or org.parent_id == organ.legality_review_dept_id
+
+
+def role_counts_for(assignment, decision):
+    """Return True if a role assignment counts for acting on `decision`."""
+    org, organ, role = assignment.organisation, decision.organ, assignment.role
+    if role in ORGAN_ROLES:
+        return org.id == organ.id
+    if role == Role.UNDERTAKING_LEAD:
+        if decision.lead_unit_id:
+            return org.id == decision.lead_unit_id
+        return org.parent_id == organ.id  # before a lead unit is named: a department of the organ
+    if role == Role.UNDERTAKING_CO:
+        return decision.co_units.filter(pk=org.pk).exists()
+    if role == Role.LEGAL_REVIEWER:
+        return org.id == organ.legality_review_dept_id
+    if role == Role.EXECUTOR:
+        return org.id == decision.executor_id if decision.executor_id else _within(org, organ)
+    if role in ENGAGED_ROLES:
+        return _within(org, organ)
+    if role == Role.SUPERVISOR:
+        return org.id == organ.id or org in organ.ancestors()
+    return False
+
+
+def roles_for(user, decision):
+    """Return the set of roles `user` holds for `decision`."""
+    if user is None or not user.is_authenticated:
+        return set()
+    assignments = RoleAssignment.objects.filter(user=user).select_related("organisation")
+    return {a.role for a in assignments if role_counts_for(a, decision)}
+
+
+def require_role(user, decision, allowed):
+    """Return the first role in `allowed` that `user` holds for `decision`, or raise NotPermitted."""
+    held = roles_for(user, decision)
+    for role in allowed:
+        if role in held:
+            return role
+    raise _not_permitted(allowed)
+
+
+def require_organ_role(user, organ, allowed):
+    """Return the first role in `allowed` that `user` holds at `organ` (before a decision exists)."""
+    if user is None or not user.is_authenticated:
+        if Role.PUBLIC in allowed:
+            return Role.PUBLIC
+        raise _not_permitted(allowed)
+    held = set(
+        RoleAssignment.objects.filter(user=user)
+        .filter(Q(organisation=organ) | Q(organisation__parent=organ))
+        .values_list("role", flat=True)
+    )
+    for role in allowed:
+        if role in held or role == Role.PUBLIC:
+            return role
+    raise _not_permitted(allowed)
+
+
+def decisions_visible_to(user):
+    """Return the decisions `user` may read: those of organs where they hold any role, and below."""
+    if user.is_superuser:
+        return Decision.objects.all()
+    org_ids = set(RoleAssignment.objects.filter(user=user).values_list("organisation_id", flat=True))
+    organs = set()
+    for org in Organisation.objects.filter(pk__in=org_ids):
+        organs.add(org.pk)
+        if org.parent_id:
+            organs.add(org.parent_id)
+    descendants = set(Organisation.objects.filter(parent_id__in=organs, kind=Organisation.Kind.GOVERNMENT).values_list("pk", flat=True))
+    return Decision.objects.filter(organ_id__in=organs | descendants)

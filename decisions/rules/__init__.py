@@ -1,0 +1,148 @@
+"""Each guard once: a stable code, the article it rests on, a Chinese and an English
+message, and a check without side effects (procedure.md P7, B10a).
+
+The lifecycle, the future "why can't I advance?" panel, the API and the dossier's
+guard table all read these objects. Area modules hold the rules of each part of
+the procedure; this module holds the machinery.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Callable
+
+from django.utils import timezone
+
+DECREE = "《重大行政决策程序暂行条例》"
+SPEC = "juece 程序规则(procedure.md)"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One guard clause: holds when `check(ctx)` is true."""
+
+    name: str
+    code: str
+    article: str
+    zh: str
+    en: str
+    check: Callable[["Context"], bool] = field(compare=False)
+    warning: bool = False  # a warning is reported but never blocks
+
+    @property
+    def citation(self):
+        if self.article.startswith(("《", "P", "B")):
+            return self.article
+        return f"{DECREE}{self.article}"
+
+    def holds(self, ctx):
+        return bool(self.check(ctx))
+
+
+@dataclass(frozen=True)
+class Failure:
+    rule: Rule
+    detail: str = ""
+
+    @property
+    def code(self):
+        return self.rule.code
+
+    def as_dict(self):
+        return {
+            "rule": self.rule.name,
+            "code": self.rule.code,
+            "article": self.rule.citation,
+            "zh": self.rule.zh,
+            "en": self.rule.en,
+            "detail": self.detail,
+        }
+
+
+class ProcedureRefused(Exception):
+    """A refused step, carrying every failed rule; nothing was changed."""
+
+    def __init__(self, failures):
+        self.failures = list(failures)
+        assert self.failures, "a refusal names at least one rule"
+        first = self.failures[0]
+        super().__init__(f"{first.code}: {first.rule.zh}({first.rule.citation})")
+
+    @property
+    def code(self):
+        return self.failures[0].code
+
+    @property
+    def codes(self):
+        return [f.code for f in self.failures]
+
+    def message(self, language="zh"):
+        lines = []
+        for failure in self.failures:
+            text = failure.rule.zh if language.startswith("zh") else failure.rule.en
+            if failure.detail:
+                text = f"{text}:{failure.detail}"
+            lines.append(f"[{failure.code}] {text}({failure.rule.citation})")
+        return "\n".join(lines)
+
+
+@dataclass
+class Context:
+    """What a rule may look at: the decision, the acting user and role, and the action's input."""
+
+    decision: Any = None
+    actor: Any = None
+    role: str = ""
+    params: dict = field(default_factory=dict)
+    now: datetime = field(default_factory=timezone.now)
+    target: Any = None  # the object an action is about (a stage record, a catalogue …)
+
+    def __getattr__(self, name):
+        # Action input reads as attributes: ctx.meeting, ctx.reason …
+        params = self.__dict__.get("params", {})
+        if name in params:
+            return params[name]
+        raise AttributeError(name)
+
+    def get(self, name, default=None):
+        return self.params.get(name, default)
+
+    @property
+    def today(self) -> date:
+        return timezone.localdate(self.now)
+
+    @property
+    def profile(self):
+        return self.decision.profile
+
+
+def evaluate(rules, ctx):
+    """Return the failures of `rules` against `ctx`, in order; warnings are left out."""
+    return [Failure(rule) for rule in rules if not rule.warning and not rule.holds(ctx)]
+
+
+def warnings(rules, ctx):
+    """Return the warning rules that do not hold."""
+    return [Failure(rule) for rule in rules if rule.warning and not rule.holds(ctx)]
+
+
+def require(rules, ctx):
+    """Raise ProcedureRefused naming every failed rule, or return the warnings."""
+    failures = evaluate(rules, ctx)
+    if failures:
+        raise ProcedureRefused(failures)
+    return warnings(rules, ctx)
+
+
+def refuse(code, article, zh, en, detail=""):
+    """Raise a refusal for a rule that is not a guard clause of a transition (input checks)."""
+    rule = Rule(name=code, code=code, article=article, zh=zh, en=en, check=lambda ctx: False)
+    raise ProcedureRefused([Failure(rule, detail)])
+
+
+def rule(code, article, zh, en, *, name=None, warning=False):
+    """Decorate a check function as a Rule named after it."""
+
+    def wrap(check):
+        return Rule(name=name or check.__name__, code=code, article=article, zh=zh, en=en, check=check, warning=warning)
+
+    return wrap

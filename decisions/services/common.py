@@ -1,0 +1,283 @@
+"""Shared pieces of every service: lock, gate, step, stage records, documents, sign-offs.
+
+A service is one transaction: lock the decision row, check the actor's role, check
+the rules, change the records, append the audit events. A refusal raises before
+anything is written, and the transaction rolls back whatever was.
+"""
+
+import hashlib
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+
+from decisions import audit, lifecycle
+from decisions.models import (
+    CLOSED_STAGE_STATUSES,
+    Decision,
+    Document,
+    DocumentType,
+    HandoverTask,
+    SignOff,
+    Stage,
+    StageRecord,
+    StageStatus,
+)
+from decisions.permissions import require_role
+from decisions.rules import Context, ProcedureRefused, refuse
+
+
+@contextmanager
+def action(actor, decision, tid=None, roles=None, allow_closed=False, **params):
+    """Open a transaction, lock the decision, gate the actor and yield the rule context.
+
+    A closed decision refuses everything but archiving here, before any upload is stored (P7 (3)).
+    """
+    with transaction.atomic():
+        locked = lock(decision)
+        allowed = tuple(roles or lifecycle.STEPS[tid].roles)
+        if allowed == (lifecycle.SYSTEM,):
+            role = lifecycle.SYSTEM
+        else:
+            role = require_role(actor, locked, allowed)
+        ctx = Context(decision=locked, actor=actor if getattr(actor, "pk", None) else None, role=role, params=params)
+        if not allow_closed:
+            closed = lifecycle.closed_refusal(locked, tid)
+            if closed:
+                raise ProcedureRefused([closed])
+        yield ctx
+
+
+def lock(decision):
+    """Return a fresh copy of `decision` with its row locked until the transaction ends."""
+    pk = decision.pk if isinstance(decision, Decision) else decision
+    return Decision.objects.select_for_update().select_related("organ", "profile", "lead_unit").get(pk=pk)
+
+
+def take_step(ctx, tid, *args, payload=None, **kwargs):
+    """Perform step `tid` on ctx.decision and append its audit event; return the fsm result."""
+    source, target, result = lifecycle.perform(ctx.decision, tid, ctx, *args, **kwargs)
+    audit.append(
+        actor=ctx.actor,
+        role=ctx.role,
+        action=f"transition:{tid}",
+        obj=ctx.decision,
+        decision=ctx.decision,
+        payload={"step": tid, "from": source, "to": target, **(payload or {})},
+    )
+    return result
+
+
+def record_event(ctx, action_name, obj, payload=None):
+    """Append a non-transition event (upload, supersession, waiver, override, sign-off …)."""
+    return audit.append(
+        actor=ctx.actor, role=ctx.role, action=action_name, obj=obj, decision=ctx.decision, payload=payload or {}
+    )
+
+
+# -- stage records ------------------------------------------------------------------------------
+
+
+def create_stage(ctx, stage, *, round=None, supersedes=None):
+    """Create a PENDING record for `stage` and audit it."""
+    record = StageRecord.objects.create(decision=ctx.decision, stage=stage, round=round, supersedes=supersedes)
+    record_event(ctx, "stage:create", record, {"stage": stage, "round": round, "supersedes": getattr(supersedes, "pk", None)})
+    return record
+
+
+def open_stage(ctx, record):
+    """Move a record PENDING → IN_PROGRESS, pinned to the current draft."""
+    record.open(ctx.decision.current_draft, ctx.now)
+    record.save()
+    record_event(ctx, "stage:open", record, {"stage": record.stage, "draft": _draft_no(record)})
+    return record
+
+
+def close_stage(ctx, record, how, *, outcome="", reason_code="", reason_text="", subject=None):
+    """Close a record (complete / not triggered / waived), sign it off and audit both.
+
+    P8: the sign-off stores the hash of what it signs; the stage closes with it.
+    """
+    if how == StageStatus.DONE:
+        if record.status == StageStatus.PENDING:
+            record.open(ctx.decision.current_draft, ctx.now)
+        record.complete(ctx.now, outcome)
+    elif how == StageStatus.NOT_TRIGGERED:
+        record.close_not_triggered(reason_code, reason_text, ctx.now, ctx.decision.current_draft)
+    elif how == StageStatus.WAIVED:
+        record.waive(reason_code, reason_text, ctx.now, ctx.decision.current_draft)
+    else:
+        raise ValueError(how)
+    record.save()
+    record_event(
+        ctx,
+        "stage:close",
+        record,
+        {"stage": record.stage, "status": record.status, "outcome": outcome, "reason_code": reason_code, "draft": _draft_no(record)},
+    )
+    signoff = sign_off(ctx, record, subject or f"{record.get_stage_display()} {record.get_status_display()}")
+    create_handover_tasks(ctx, record)
+    return signoff
+
+
+def freeze_stage(ctx, record, reason):
+    """Make a record that ends without closing read-only (T16a, T19a, T27b, T28, T29)."""
+    record.freeze(reason, ctx.now)
+    record.save()
+    record_event(ctx, "stage:freeze", record, {"stage": record.stage, "status": record.status, "reason": reason})
+
+
+def create_handover_tasks(ctx, record):
+    """P18: each co-unit gets one hand-over task per stage it worked on, when that stage closes."""
+    if record.stage in (Stage.INITIATION,):
+        return
+    for unit in ctx.decision.co_units.all():
+        task, created = HandoverTask.objects.get_or_create(decision=ctx.decision, unit=unit, stage_record=record)
+        if created:
+            record_event(ctx, "handover:create", task, {"unit": unit.pk, "stage_record": record.pk})
+
+
+def _draft_no(record):
+    return record.draft_version.number if record.draft_version_id else None
+
+
+# -- sign-offs ----------------------------------------------------------------------------------
+
+
+def stage_manifest(record):
+    """Return what a stage sign-off attests: the record and the hashes of its documents."""
+    return {
+        "decision": record.decision.reference,
+        "stage_record": record.pk,
+        "stage": record.stage,
+        "round": record.round,
+        "status": record.status,
+        "outcome": record.outcome,
+        "reason_code": record.reason_code,
+        "reason_text": record.reason_text,
+        "draft_version": _draft_no(record),
+        "started_at": record.started_at,
+        "completed_at": record.completed_at,
+        "documents": [
+            {"id": d.pk, "type": d.doc_type, "title": d.title, "sha256": d.sha256}
+            for d in record.documents.order_by("pk")
+        ],
+        "waivers": [
+            {"code": w.reason_code, "basis": w.legal_basis, "approved_by": w.approved_by_id}
+            for w in record.waivers.order_by("pk")
+        ],
+    }
+
+
+def sign_off(ctx, record, subject, manifest=None, supersedes=None):
+    """Record who signed what, in which role, when, with the SHA-256 of what was signed."""
+    manifest = audit.normalise(manifest if manifest is not None else stage_manifest(record))
+    digest = hashlib.sha256(audit.canonical(manifest).encode()).hexdigest()
+    signoff = SignOff.objects.create(
+        decision=ctx.decision,
+        stage_record=record,
+        user=ctx.actor,
+        role=ctx.role,
+        at=ctx.now,
+        subject=subject,
+        manifest=manifest,
+        content_sha256=digest,
+        supersedes=supersedes,
+    )
+    record_event(ctx, "signoff", signoff, {"subject": subject, "sha256": digest, "stage_record": getattr(record, "pk", None)})
+    return signoff
+
+
+# -- documents ----------------------------------------------------------------------------------
+
+
+def _check_upload(name, content):
+    extension = PurePath(name).suffix.lower().lstrip(".")
+    if extension not in settings.JUECE_UPLOAD_EXTENSIONS:
+        refuse(
+            "DOCUMENT_TYPE_NOT_ALLOWED",
+            "B10",
+            f"不接受 .{extension or '(无扩展名)'} 文件；可上传：{'、'.join(settings.JUECE_UPLOAD_EXTENSIONS)}",
+            f"Files of type .{extension} are not accepted",
+        )
+    if not content:
+        refuse("DOCUMENT_EMPTY", "B10", "文件为空", "The file is empty")
+    if len(content) > settings.JUECE_UPLOAD_MAX_BYTES:
+        refuse(
+            "DOCUMENT_TOO_LARGE",
+            "B10",
+            f"文件超过 {settings.JUECE_UPLOAD_MAX_BYTES // (1024 * 1024)} MB 上限",
+            "The file is larger than the upload limit",
+        )
+
+
+def refuse_if_closed(record, decision):
+    """B10: nothing is added to, changed in or deleted from a closed or frozen record."""
+    closed = record is not None and (record.status in CLOSED_STAGE_STATUSES or record.frozen_at is not None)
+    if closed or decision.state == lifecycle.WITHDRAWN or decision.state in lifecycle.CLOSED_STATES:
+        refuse(
+            "DOCUMENT_IMMUTABLE",
+            "第三十九条",
+            "该环节已办结(或决策已终结)，材料不得增删改，只能以说明理由的新版本替代",
+            "The stage is closed: its documents cannot be added, edited or deleted, only superseded with a reason",
+        )
+
+
+def store_document(ctx, doc_type, name, content, *, record=None, title="", signed=False, sealed=False, supersedes=None, reason=""):
+    """Validate and store one upload with its SHA-256, and audit it."""
+    if doc_type not in DocumentType.values:
+        refuse("DOCUMENT_TYPE_UNKNOWN", "B8", f"未知的材料类型 {doc_type}", f"Unknown document type {doc_type}")
+    _check_upload(name, content)
+    if supersedes is None:
+        refuse_if_closed(record, ctx.decision)
+    digest = hashlib.sha256(content).hexdigest()
+    document = Document(
+        decision=ctx.decision,
+        stage_record=record,
+        doc_type=doc_type,
+        title=title or PurePath(name).stem,
+        original_name=PurePath(name).name,
+        size=len(content),
+        sha256=digest,
+        signed=signed,
+        sealed=sealed,
+        uploaded_by=ctx.actor,
+        uploaded_role=ctx.role,
+        uploaded_at=ctx.now,
+        supersedes=supersedes,
+        supersede_reason=reason,
+    )
+    document.file.save(PurePath(name).name, ContentFile(content), save=False)
+    # Stored content-addressed: a rolled-back upload leaves at most an unreferenced copy, never a wrong one.
+    document.save()
+    record_event(
+        ctx,
+        "document:supersede" if supersedes else "document:upload",
+        document,
+        {"type": doc_type, "name": document.original_name, "sha256": digest, "size": len(content),
+         "stage_record": getattr(record, "pk", None), "supersedes": getattr(supersedes, "pk", None), "reason": reason},
+    )
+    return document
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file handed to a service: stored with its SHA-256 before the step's rules are checked."""
+
+    doc_type: str
+    name: str
+    content: bytes
+    title: str = ""
+    signed: bool = False
+    sealed: bool = False
+
+
+def attach(ctx, record, uploads):
+    """Store each upload on `record` and return the documents, in order."""
+    return [
+        store_document(ctx, u.doc_type, u.name, u.content, record=record, title=u.title, signed=u.signed, sealed=u.sealed)
+        for u in uploads or ()
+    ]

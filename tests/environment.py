@@ -1,0 +1,9 @@
+"""Loaded by pytest before Django's settings (`-p tests.environment`): safe test secrets.
+
+A real environment (CI, a developer's shell) may still set its own values.
+"""
+
+import os
+
+os.environ.setdefault("JUECE_DEBUG", "true")
+os.environ.setdefault("JUECE_AUDIT_KEY", "test-audit-key-0123456789abcdef")
