@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin
 
-from catalog.lifecycle import AdjustmentLifecycle, CatalogueLifecycle
+from catalog.lifecycle import AdjustmentLifecycle, CatalogueLifecycle, EntryLifecycle
 from decisions.models import Decision, Document, Organisation, RuleProfile
 
 
@@ -31,7 +31,9 @@ class CatalogueState(models.TextChoices):
 class AnnualCatalogue(CatalogueLifecycle, FSMModelMixin, models.Model):
     """One organ's catalogue for one year."""
 
-    organ = models.ForeignKey(Organisation, verbose_name=_("决策机关"), on_delete=models.PROTECT, related_name="catalogues")
+    organ = models.ForeignKey(
+        Organisation, verbose_name=_("决策机关"), on_delete=models.PROTECT, related_name="catalogues"
+    )
     year = models.PositiveIntegerField(_("年度"))
     title = models.CharField(_("标题"), max_length=200)
     state = FSMField(_("状态"), default=CatalogueState.COLLECTING, choices=CatalogueState.choices, protected=True)
@@ -39,7 +41,11 @@ class AnnualCatalogue(CatalogueLifecycle, FSMModelMixin, models.Model):
     profile = models.ForeignKey(RuleProfile, on_delete=models.PROTECT, related_name="+")
     published_at = models.DateTimeField(_("公布时间"), null=True, blank=True)
     notice_number = models.CharField(_("公布文号"), max_length=100, blank=True)
+    notice_date = models.DateField(_("公布日期"), null=True, blank=True)
     notice_url = models.URLField(_("公布网址"), blank=True)
+    return_reason = models.TextField(_("退回理由"), blank=True)
+    year_end_reported_at = models.DateTimeField(_("年度完成情况报告公布时间"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("关闭时间"), null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -61,6 +67,31 @@ class AnnualCatalogue(CatalogueLifecycle, FSMModelMixin, models.Model):
         """Return the entries being compiled, before the first publication."""
         return self.entries.filter(valid_to__isnull=True)
 
+    def current_entries(self):
+        """Return the entries of the newest version: the compiled rows before publication."""
+        return self.entries_at() if self.version else self.draft_entries()
+
+    def documents_of(self, kind):
+        """Return the catalogue's own records of `kind` (not those of its adjustments), oldest first."""
+        return self.documents.filter(kind=kind, adjustment__isnull=True).order_by("id")
+
+    def is_published(self):
+        return self.state in (CatalogueState.PUBLISHED, CatalogueState.YEAR_END_REPORTED, CatalogueState.CLOSED)
+
+    def has_party_consent(self):
+        """Return True if the catalogue is published with the party committee's consent on record (第3条第3款, T3)."""
+        if not self.is_published():
+            return False
+        if not self.profile.params.get("catalogue_requires_party_consent", True):
+            return True
+        return self.documents_of(CatalogueDocument.Kind.PARTY_CONSENT).exists()
+
+    def authorises_withdrawal(self, decision):
+        """Return True if this may withdraw `decision` by T29 (a published removal, or a year-end REMOVE_PENDING)."""
+        from catalog.rules import withdrawal_source_valid
+
+        return withdrawal_source_valid(self, decision)
+
 
 class CatalogueDocument(models.Model):
     """A record of the catalogue's own procedure (B8 item 1)."""
@@ -73,6 +104,8 @@ class CatalogueDocument(models.Model):
         PARTY_CONSENT = "PARTY_CONSENT", _("党委同意文件")
         PARTY_NON_CONSENT = "PARTY_NON_CONSENT", _("党委不同意或要求修改")
         PUBLICATION_NOTICE = "PUBLICATION_NOTICE", _("公布通知")
+        PROPOSAL_FORM = "PROPOSAL_FORM", _("建议项目表")
+        ADJUSTMENT_PROPOSAL = "ADJUSTMENT_PROPOSAL", _("调整申请")
         ADJUSTMENT_REVIEW = "ADJUSTMENT_REVIEW", _("调整审核记录")
         YEAR_END_REPORT = "YEAR_END_REPORT", _("年度完成情况报告")
 
@@ -80,6 +113,7 @@ class CatalogueDocument(models.Model):
     adjustment = models.ForeignKey(
         "CatalogueAdjustment", null=True, blank=True, on_delete=models.PROTECT, related_name="documents"
     )
+    entry_key = models.UUIDField(_("目录事项"), null=True, blank=True)
     kind = models.CharField(max_length=30, choices=Kind.choices)
     document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="+")
     issued_by = models.CharField(_("出具机关"), max_length=200, blank=True)
@@ -88,6 +122,9 @@ class CatalogueDocument(models.Model):
     class Meta:
         verbose_name = _("目录材料")
         verbose_name_plural = _("目录材料")
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.document.title}"
 
 
 class RequiredProcedure(models.TextChoices):
@@ -101,12 +138,20 @@ class RequiredProcedure(models.TextChoices):
     CD = "CD", _("集体讨论决定")
 
 
-class CatalogueEntry(models.Model):
+class CatalogueEntry(EntryLifecycle, models.Model):
     """One row of the catalogue in one or more versions (B9 entry fields)."""
 
     class YearEndDisposition(models.TextChoices):
         CARRY_OVER = "CARRY_OVER", _("结转下一年度")
         REMOVE_PENDING = "REMOVE_PENDING", _("拟撤出")
+
+    class YearEndStatus(models.TextChoices):
+        """Derived from the linked decision when the year-end report is made (B9, P21)."""
+
+        DECIDED = "DECIDED", _("已决策")
+        REJECTED = "REJECTED", _("未通过")
+        WITHDRAWN = "WITHDRAWN", _("已撤出")
+        IN_PROGRESS = "IN_PROGRESS", _("办理中")
 
     catalogue = models.ForeignKey(AnnualCatalogue, on_delete=models.PROTECT, related_name="entries")
     key = models.UUIDField(default=uuid.uuid4, db_index=True)
@@ -131,7 +176,12 @@ class CatalogueEntry(models.Model):
     planned_submission_text = models.CharField(_("拟提交审议时间"), max_length=100, blank=True)
     planned_completion = models.CharField(_("计划完成时间"), max_length=100, blank=True)
     proposer_type = models.CharField(_("提出主体类别"), max_length=30, choices=Decision.SourceType.choices, blank=True)
-    year_end_disposition = models.CharField(max_length=20, choices=YearEndDisposition.choices, blank=True)
+    # 第十条第(二)项 fields of the proposal form, handed to the decision compilation creates (P25).
+    proposal_fields = models.JSONField(_("建议内容"), default=dict, blank=True)
+    year_end_status = models.CharField(_("年终状态"), max_length=20, choices=YearEndStatus.choices, blank=True)
+    year_end_disposition = models.CharField(
+        _("年终处理"), max_length=20, choices=YearEndDisposition.choices, blank=True
+    )
     remarks = models.TextField(_("备注"), blank=True)
 
     class Meta:
@@ -145,6 +195,14 @@ class CatalogueEntry(models.Model):
     def requires(self, stage):
         """Return True if the entry names `stage` among its required procedures."""
         return stage in (self.required_procedures or [])
+
+    def history(self):
+        """Return every row of this entry (same key), oldest version first: the adjustment history (B9)."""
+        return CatalogueEntry.objects.filter(catalogue_id=self.catalogue_id, key=self.key).order_by("valid_from", "id")
+
+    def adjustments(self):
+        """Return the adjustments proposed on this entry, in order."""
+        return CatalogueAdjustment.objects.filter(catalogue_id=self.catalogue_id, entry_key=self.key).order_by("id")
 
 
 class AdjustmentState(models.TextChoices):
@@ -187,6 +245,7 @@ class CatalogueAdjustment(AdjustmentLifecycle, FSMModelMixin, models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
     published_version = models.PositiveIntegerField(null=True, blank=True)
     notice_number = models.CharField(max_length=100, blank=True)
+    notice_date = models.DateField(null=True, blank=True)
     notice_url = models.URLField(blank=True)
 
     class Meta:
@@ -200,3 +259,20 @@ class CatalogueAdjustment(AdjustmentLifecycle, FSMModelMixin, models.Model):
     @property
     def is_open(self):
         return self.state in OPEN_ADJUSTMENT_STATES
+
+    def documents_of(self, kind):
+        return self.documents.filter(kind=kind).order_by("id")
+
+    def has_party_consent(self):
+        """Return True if the adjustment is published with consent where the profile asks for it (P3, T3)."""
+        if self.state != AdjustmentState.PUBLISHED:
+            return False
+        if not self.catalogue.profile.params.get("catalogue_adjustment_requires_party_consent", True):
+            return True
+        return self.documents_of(CatalogueDocument.Kind.PARTY_CONSENT).exists()
+
+    def authorises_withdrawal(self, decision):
+        """Return True if this may withdraw `decision` by T29 (a published removal, or a year-end REMOVE_PENDING)."""
+        from catalog.rules import withdrawal_source_valid
+
+        return withdrawal_source_valid(self, decision)

@@ -12,12 +12,13 @@ leaves no event and an event never describes a change that did not happen.
 import hashlib
 import hmac
 import json
+import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from decisions.models import AuditEvent, ChainHead
@@ -35,6 +36,11 @@ ALGORITHMS = {"HMAC-SHA256": _hmac_sha256}
 
 def _key():
     return settings.AUDIT_KEY.encode()
+
+
+def _same(a, b) -> bool:
+    """Compare two MACs in constant time; tampered values may hold any text, so compare bytes."""
+    return hmac.compare_digest((a or "").encode(), (b or "").encode())
 
 
 def _json_default(value):
@@ -56,7 +62,23 @@ def canonical(value) -> str:
 
 def normalise(payload):
     """Return `payload` as it will read back from a JSONField, so the MAC survives the round trip."""
-    return json.loads(canonical(payload))
+    return _as_stored(json.loads(canonical(payload)))
+
+
+def _as_stored(value):
+    # PostgreSQL jsonb stores numbers as numeric: 1e+20 reads back as the integer
+    # 100000000000000000000 and -0.0 as 0.0, so such floats are stored in that form already.
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("audit payloads cannot hold NaN or infinity")
+        if value == 0:
+            return 0.0
+        return int(value) if abs(value) >= 1e16 else value
+    if isinstance(value, dict):
+        return {key: _as_stored(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_as_stored(item) for item in value]
+    return value
 
 
 def event_content(event) -> dict:
@@ -86,10 +108,12 @@ def _head_mac(seq, mac) -> str:
 
 def append(*, actor, role, action, obj=None, object_type="", object_id="", decision=None, payload=None):
     """Append one event to the chain inside the current transaction, and return it."""
-    assert transaction.get_connection().in_atomic_block, "audit events are written with the change they record"
+    # A real check, not `assert`: `python -O` must not let an event commit apart from its change.
+    if not transaction.get_connection().in_atomic_block:
+        raise transaction.TransactionManagementError("audit events are written with the change they record")
     head, _ = ChainHead.objects.select_for_update().get_or_create(id=1, defaults={"last_mac": GENESIS})
     prev_mac = head.last_mac or GENESIS
-    if head.last_seq and not hmac.compare_digest(head.head_mac, _head_mac(head.last_seq, prev_mac)):
+    if head.last_seq and not _same(head.head_mac, _head_mac(head.last_seq, prev_mac)):
         raise RuntimeError("the audit chain head has been altered: run `manage.py verify_audit`")
     if obj is not None:
         object_type = object_type or obj._meta.label
@@ -117,35 +141,71 @@ def append(*, actor, role, action, obj=None, object_type="", object_id="", decis
     return event
 
 
+# Stable codes for what verify() finds, with the Chinese and English message of each.
+PROBLEMS = {
+    "AUDIT_EVENT_MISSING": ("此前有事件缺失", "missing event(s) before it"),
+    "AUDIT_SEQUENCE_DISORDER": ("序号顺序错乱", "sequence out of order"),
+    "AUDIT_UNKNOWN_ALGORITHM": ("未知算法 {algorithm}", "unknown algorithm {algorithm}"),
+    "AUDIT_LINK_BROKEN": ("与前一事件的链接不符", "does not link to the previous event"),
+    "AUDIT_MAC_MISMATCH": ("事件内容与其 MAC 不符（已被改动）", "content does not match its MAC"),
+    "AUDIT_HEAD_MISSING": ("链头缺失", "chain head missing"),
+    "AUDIT_HEAD_MAC_MISMATCH": ("链头与其 MAC 不符（链尾无法核实）", "chain head does not match its MAC"),
+    "AUDIT_TAIL_MISSING": ("链尾事件缺失", "events missing at the end of the chain"),
+}
+
+
 @dataclass
 class VerifyResult:
     ok: bool
     checked: int
     first_bad_seq: int | None = None
     problem: str = ""
+    code: str = ""
+    problem_zh: str = ""
+
+
+def _broken(checked, seq, code, **details) -> VerifyResult:
+    zh, en = PROBLEMS[code]
+    return VerifyResult(False, checked, seq, en.format(**details), code, zh.format(**details))
 
 
 def verify(batch_size=2000) -> VerifyResult:
-    """Walk the chain in sequence order; report the first event that does not verify."""
+    """Walk the chain in sequence order; report the first event that does not verify.
+
+    Events and the chain head are read from one snapshot, so that an append committed while
+    the walk runs is not mistaken for a missing tail. A problem found only at the head is
+    reported at the seq after the last event that verified: the head cannot vouch for the end.
+    """
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost and connection.vendor == "postgresql":
+            # Must be the transaction's first statement; inside a caller's transaction its level applies.
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        return _verify(batch_size)
+
+
+def _verify(batch_size) -> VerifyResult:
     expected_seq, prev_mac, checked = 1, GENESIS, 0
     events = AuditEvent.objects.order_by("seq").iterator(chunk_size=batch_size)
     for event in events:
         if event.seq != expected_seq:
-            problem = "missing event(s) before it" if event.seq > expected_seq else "sequence out of order"
-            return VerifyResult(False, checked, expected_seq if event.seq > expected_seq else event.seq, problem)
+            if event.seq > expected_seq:
+                return _broken(checked, expected_seq, "AUDIT_EVENT_MISSING")
+            return _broken(checked, event.seq, "AUDIT_SEQUENCE_DISORDER")
         if event.algorithm not in ALGORITHMS:
-            return VerifyResult(False, checked, event.seq, f"unknown algorithm {event.algorithm}")
-        if not hmac.compare_digest(event.prev_mac, prev_mac):
-            return VerifyResult(False, checked, event.seq, "does not link to the previous event")
-        if not hmac.compare_digest(event.mac, compute_mac(event, prev_mac)):
-            return VerifyResult(False, checked, event.seq, "content does not match its MAC")
+            return _broken(checked, event.seq, "AUDIT_UNKNOWN_ALGORITHM", algorithm=event.algorithm)
+        if not _same(event.prev_mac, prev_mac):
+            return _broken(checked, event.seq, "AUDIT_LINK_BROKEN")
+        if not _same(event.mac, compute_mac(event, prev_mac)):
+            return _broken(checked, event.seq, "AUDIT_MAC_MISMATCH")
         prev_mac, expected_seq, checked = event.mac, expected_seq + 1, checked + 1
     head = ChainHead.objects.filter(id=1).first()
     last_seq = expected_seq - 1
     if head is None:
-        return VerifyResult(last_seq == 0, checked, 1 if last_seq else None, "" if not last_seq else "chain head missing")
-    if not hmac.compare_digest(head.head_mac or "", _head_mac(head.last_seq, head.last_mac)) and head.last_seq:
-        return VerifyResult(False, checked, head.last_seq, "chain head does not match its MAC")
-    if head.last_seq != last_seq or (last_seq and head.last_mac != prev_mac):
-        return VerifyResult(False, checked, last_seq + 1, "events missing at the end of the chain")
+        return VerifyResult(True, checked) if last_seq == 0 else _broken(checked, last_seq + 1, "AUDIT_HEAD_MISSING")
+    if head.last_seq and not _same(head.head_mac, _head_mac(head.last_seq, head.last_mac)):
+        return _broken(checked, last_seq + 1, "AUDIT_HEAD_MAC_MISMATCH")
+    if head.last_seq != last_seq or (last_seq and not _same(head.last_mac, prev_mac)):
+        return _broken(checked, last_seq + 1, "AUDIT_TAIL_MISSING")
     return VerifyResult(True, checked)

@@ -116,202 +116,474 @@ def step(tid, *, source, target, roles, rules, article, zh):
 class DecisionLifecycle:
     """Transitions of the Decision model (mixed into decisions.models.Decision)."""
 
-    @step("T2", source=PROPOSED, target=NOT_APPLICABLE, roles=["GOV_OFFICE"], rules="initiation.T2",
-          article="第三条第二款", zh="适用性审查：不适用本条例")
+    @step(
+        "T2",
+        source=PROPOSED,
+        target=NOT_APPLICABLE,
+        roles=["GOV_OFFICE"],
+        rules="initiation.T2",
+        article="第三条第二款",
+        zh="适用性审查：不适用本条例",
+    )
     def declare_not_applicable(self):
         pass
 
-    @step("T2a", source=PROPOSED, target=DECLINED, roles=["GOV_OFFICE"], rules="initiation.T2A",
-          article="第十条", zh="决策机关决定不予启动")
+    @step(
+        "T2a",
+        source=PROPOSED,
+        target=DECLINED,
+        roles=["GOV_OFFICE"],
+        rules="initiation.T2A",
+        article="第十条",
+        zh="决策机关决定不予启动",
+    )
     def decline(self):
         pass
 
-    @step("T3", source=PROPOSED, target=LISTED, roles=[SYSTEM], rules="initiation.T3",
-          article="第三条第三款", zh="列入已公布的决策事项目录")
+    @step(
+        "T3",
+        source=PROPOSED,
+        target=LISTED,
+        roles=[SYSTEM],
+        rules="initiation.T3",
+        article="第三条第三款",
+        zh="列入已公布的决策事项目录",
+    )
     def list_in_catalogue(self):
         pass
 
-    @step("T3b", source=PROPOSED, target=INITIATED, roles=["GOV_OFFICE"], rules="initiation.T3B",
-          article="第十条、第十一条", zh="不经目录启动决策")
+    @step(
+        "T3b",
+        source=PROPOSED,
+        target=INITIATED,
+        roles=["GOV_OFFICE"],
+        rules="initiation.T3B",
+        article="第十条、第十一条",
+        zh="不经目录启动决策",
+    )
     def start_without_catalogue(self):
         pass
 
-    @step("T4", source=LISTED, target=INITIATED, roles=["GOV_OFFICE"], rules="initiation.T4",
-          article="第十条、第十一条", zh="决策启动，确定承办单位")
+    @step(
+        "T4",
+        source=LISTED,
+        target=INITIATED,
+        roles=["GOV_OFFICE"],
+        rules="initiation.T4",
+        article="第十条、第十一条",
+        zh="决策启动，确定承办单位",
+    )
     def initiate(self):
         pass
 
-    @step("T5", source=INITIATED, target=DRAFTING, roles=["UNDERTAKING_LEAD"], rules="initiation.T5",
-          article="第十二条", zh="开始拟订决策草案")
+    @step(
+        "T5",
+        source=INITIATED,
+        target=DRAFTING,
+        roles=["UNDERTAKING_LEAD"],
+        rules="initiation.T5",
+        article="第十二条",
+        zh="开始拟订决策草案",
+    )
     def start_drafting(self):
         pass
 
-    @step("T6", source=DRAFTING, target=CONSULTATION, roles=["UNDERTAKING_LEAD"], rules="initiation.T6",
-          article="第十二条、第十三条", zh="决策草案形成，进入公众参与、专家论证、风险评估")
+    @step(
+        "T6",
+        source=DRAFTING,
+        target=CONSULTATION,
+        roles=["UNDERTAKING_LEAD"],
+        rules="initiation.T6",
+        article="第十二条、第十三条",
+        zh="决策草案形成，进入公众参与、专家论证、风险评估",
+    )
     def open_consultation(self):
         pass
 
-    @step("T10", source=CONSULTATION, target=LEGAL_REVIEW_SUBMITTED, roles=["UNDERTAKING_LEAD"],
-          rules="legality.T10", article="第二十五条、第二十六条", zh="送请合法性审查")
+    @step(
+        "T10",
+        source=CONSULTATION,
+        target=LEGAL_REVIEW_SUBMITTED,
+        roles=["UNDERTAKING_LEAD"],
+        rules="legality.T10",
+        article="第二十五条、第二十六条",
+        zh="送请合法性审查",
+    )
     def submit_for_legality_review(self):
         pass
 
-    @step("T11", source=LEGAL_REVIEW_SUBMITTED, target=LEGAL_REVIEW_RETURNED, roles=["LEGAL_REVIEWER"],
-          rules="legality.T11", article="第二十六条", zh="退回或要求补充材料")
+    @step(
+        "T11",
+        source=LEGAL_REVIEW_SUBMITTED,
+        target=LEGAL_REVIEW_RETURNED,
+        roles=["LEGAL_REVIEWER"],
+        rules="legality.T11",
+        article="第二十六条",
+        zh="退回或要求补充材料",
+    )
     def return_submission(self):
         pass
 
-    @step("T12", source=LEGAL_REVIEW_RETURNED, target=LEGAL_REVIEW_SUBMITTED, roles=["UNDERTAKING_LEAD"],
-          rules="legality.T12", article="第二十六条", zh="补充材料后重新报送")
+    @step(
+        "T12",
+        source=LEGAL_REVIEW_RETURNED,
+        target=LEGAL_REVIEW_SUBMITTED,
+        roles=["UNDERTAKING_LEAD"],
+        rules="legality.T12",
+        article="第二十六条",
+        zh="补充材料后重新报送",
+    )
     def resubmit(self):
         pass
 
-    @step("T13", source=LEGAL_REVIEW_SUBMITTED, target=LEGAL_REVIEW_IN_PROGRESS, roles=["LEGAL_REVIEWER"],
-          rules="legality.T13", article="第二十六条", zh="材料齐全，受理审查")
+    @step(
+        "T13",
+        source=LEGAL_REVIEW_SUBMITTED,
+        target=LEGAL_REVIEW_IN_PROGRESS,
+        roles=["LEGAL_REVIEWER"],
+        rules="legality.T13",
+        article="第二十六条",
+        zh="材料齐全，受理审查",
+    )
     def accept_submission(self):
         pass
 
-    @step("T13a", source=LEGAL_REVIEW_IN_PROGRESS, target=LEGAL_REVIEW_RETURNED, roles=["LEGAL_REVIEWER"],
-          rules="legality.T13A", article="第二十六条", zh="审查中要求补充材料")
+    @step(
+        "T13a",
+        source=LEGAL_REVIEW_IN_PROGRESS,
+        target=LEGAL_REVIEW_RETURNED,
+        roles=["LEGAL_REVIEWER"],
+        rules="legality.T13A",
+        article="第二十六条",
+        zh="审查中要求补充材料",
+    )
     def request_supplement(self):
         pass
 
-    @step("T14", source=LEGAL_REVIEW_IN_PROGRESS, target=LEGAL_REVIEW_DONE, roles=["LEGAL_REVIEWER"],
-          rules="legality.T14", article="第二十五条、第二十七条、第二十八条", zh="出具合法性审查意见")
+    @step(
+        "T14",
+        source=LEGAL_REVIEW_IN_PROGRESS,
+        target=LEGAL_REVIEW_DONE,
+        roles=["LEGAL_REVIEWER"],
+        rules="legality.T14",
+        article="第二十五条、第二十七条、第二十八条",
+        zh="出具合法性审查意见",
+    )
     def issue_legality_opinion(self):
         pass
 
-    @step("T15", source=LEGAL_REVIEW_DONE, target=REVISING, roles=[SYSTEM], rules="legality.T15",
-          article="第二十五条、第二十八条", zh="根据审查意见修改")
+    @step(
+        "T15",
+        source=LEGAL_REVIEW_DONE,
+        target=REVISING,
+        roles=[SYSTEM],
+        rules="legality.T15",
+        article="第二十五条、第二十八条",
+        zh="根据审查意见修改",
+    )
     def begin_revision(self):
         pass
 
-    @step("T16", source=REVISING, target=LEGAL_REVIEW_SUBMITTED, roles=["UNDERTAKING_LEAD"],
-          rules="legality.T16", article="第二十五条", zh="修改后重新送审(新一轮)")
+    @step(
+        "T16",
+        source=REVISING,
+        target=LEGAL_REVIEW_SUBMITTED,
+        roles=["UNDERTAKING_LEAD"],
+        rules="legality.T16",
+        article="第二十五条",
+        zh="修改后重新送审(新一轮)",
+    )
     def resubmit_new_round(self):
         pass
 
-    @step("T16a", source=[REVISING, LEGAL_REVIEW_RETURNED], target=CONSULTATION, roles=["UNDERTAKING_LEAD"],
-          rules="legality.T16A", article="第十八条、第二十七条、第二十八条", zh="重新履行相关程序")
+    @step(
+        "T16a",
+        source=[REVISING, LEGAL_REVIEW_RETURNED],
+        target=CONSULTATION,
+        roles=["UNDERTAKING_LEAD"],
+        rules="legality.T16A",
+        article="第十八条、第二十七条、第二十八条",
+        zh="重新履行相关程序",
+    )
     def rerun_procedures(self):
         pass
 
-    @step("T17", source=REVISING, target=READY_FOR_MEETING, roles=["UNDERTAKING_LEAD"], rules="legality.T17",
-          article="第二十八条、第二十九条", zh="修改经确认，提请审议")
+    @step(
+        "T17",
+        source=REVISING,
+        target=READY_FOR_MEETING,
+        roles=["UNDERTAKING_LEAD"],
+        rules="legality.T17",
+        article="第二十八条、第二十九条",
+        zh="修改经确认，提请审议",
+    )
     def confirm_modifications(self):
         pass
 
-    @step("T18", source=LEGAL_REVIEW_DONE, target=READY_FOR_MEETING, roles=["UNDERTAKING_LEAD"],
-          rules="legality.T18", article="第二十五条、第二十九条", zh="提请审议")
+    @step(
+        "T18",
+        source=LEGAL_REVIEW_DONE,
+        target=READY_FOR_MEETING,
+        roles=["UNDERTAKING_LEAD"],
+        rules="legality.T18",
+        article="第二十五条、第二十九条",
+        zh="提请审议",
+    )
     def proceed_to_meeting(self):
         pass
 
-    @step("T19", source=READY_FOR_MEETING, target=SCHEDULED, roles=["GOV_OFFICE"], rules="meeting.T19",
-          article="第二十四条、第二十六条、第三十条", zh="列入会议议题")
+    @step(
+        "T19",
+        source=READY_FOR_MEETING,
+        target=SCHEDULED,
+        roles=["GOV_OFFICE"],
+        rules="meeting.T19",
+        article="第二十四条、第二十六条、第三十条",
+        zh="列入会议议题",
+    )
     def schedule_for_meeting(self):
         pass
 
-    @step("T19a", source=SCHEDULED, target=READY_FOR_MEETING, roles=["GOV_OFFICE"], rules="meeting.T19A",
-          article="第三十条", zh="撤出会议议题")
+    @step(
+        "T19a",
+        source=SCHEDULED,
+        target=READY_FOR_MEETING,
+        roles=["GOV_OFFICE"],
+        rules="meeting.T19A",
+        article="第三十条",
+        zh="撤出会议议题",
+    )
     def unschedule(self):
         pass
 
-    @step("T20", source=SCHEDULED,
-          target=RETURN_VALUE(DECIDED, REJECTED, DEFERRED, REVISING, READY_FOR_MEETING, IMPLEMENTING, SUSPENDED),
-          roles=["GOV_OFFICE"], rules="meeting.T20", article="第二十四条、第三十条", zh="集体讨论决定")
+    @step(
+        "T20",
+        source=SCHEDULED,
+        target=RETURN_VALUE(DECIDED, REJECTED, DEFERRED, REVISING, READY_FOR_MEETING, IMPLEMENTING, SUSPENDED),
+        roles=["GOV_OFFICE"],
+        rules="meeting.T20",
+        article="第二十四条、第三十条",
+        zh="集体讨论决定",
+    )
     def record_meeting_outcome(self, next_state):
         return next_state
 
-    @step("T20a", source=DEFERRED, target=READY_FOR_MEETING, roles=["GOV_OFFICE"], rules="meeting.T20A",
-          article="第二十九条", zh="暂缓后重新提请审议")
+    @step(
+        "T20a",
+        source=DEFERRED,
+        target=READY_FOR_MEETING,
+        roles=["GOV_OFFICE"],
+        rules="meeting.T20A",
+        article="第二十九条",
+        zh="暂缓后重新提请审议",
+    )
     def bring_back_after_deferral(self):
         pass
 
-    @step("T20b", source=[LEGAL_REVIEW_DONE, READY_FOR_MEETING, DEFERRED], target=REVISING, roles=["GOV_OFFICE"],
-          rules="meeting.T20B", article="第二十四条、第二十八条", zh="撤回修改或重新评估")
+    @step(
+        "T20b",
+        source=[LEGAL_REVIEW_DONE, READY_FOR_MEETING, DEFERRED],
+        target=REVISING,
+        roles=["GOV_OFFICE"],
+        rules="meeting.T20B",
+        article="第二十四条、第二十八条",
+        zh="撤回修改或重新评估",
+    )
     def pull_back_for_revision(self):
         pass
 
-    @step("T21", source=DECIDED, target=PUBLISHED, roles=["GOV_OFFICE"], rules="publication.T21",
-          article="第三十一条、第三十二条", zh="决策公布")
+    @step(
+        "T21",
+        source=DECIDED,
+        target=PUBLISHED,
+        roles=["GOV_OFFICE"],
+        rules="publication.T21",
+        article="第三十一条、第三十二条",
+        zh="决策公布",
+    )
     def publish(self, version):
         self.in_force_version = version
 
-    @step("T21a", source=DECIDED, target=REVISING, roles=["GOV_OFFICE"], rules="publication.T21A",
-          article="第三十一条", zh="党委不同意，退回修改")
+    @step(
+        "T21a",
+        source=DECIDED,
+        target=REVISING,
+        roles=["GOV_OFFICE"],
+        rules="publication.T21A",
+        article="第三十一条",
+        zh="党委不同意，退回修改",
+    )
     def return_after_party_reply(self):
         pass
 
-    @step("T22", source=DECIDED, target=ISSUED_NOT_PUBLIC, roles=["GOV_OFFICE"], rules="publication.T22",
-          article="第八条、第三十一条、第三十二条", zh="依法不予公开，印发执行")
+    @step(
+        "T22",
+        source=DECIDED,
+        target=ISSUED_NOT_PUBLIC,
+        roles=["GOV_OFFICE"],
+        rules="publication.T22",
+        article="第八条、第三十一条、第三十二条",
+        zh="依法不予公开，印发执行",
+    )
     def issue_not_public(self, version):
         self.in_force_version = version
 
-    @step("T23", source=[PUBLISHED, ISSUED_NOT_PUBLIC], target=IMPLEMENTING, roles=["GOV_OFFICE"],
-          rules="implementation.T23", article="第三十四条", zh="确定执行单位，组织执行")
+    @step(
+        "T23",
+        source=[PUBLISHED, ISSUED_NOT_PUBLIC],
+        target=IMPLEMENTING,
+        roles=["GOV_OFFICE"],
+        rules="implementation.T23",
+        article="第三十四条",
+        zh="确定执行单位，组织执行",
+    )
     def start_implementation(self, executor, report_every_months, first_report_due):
         self.executor = executor
         self.report_every_months = report_every_months
         self.first_report_due = first_report_due
 
-    @step("T24", source=IMPLEMENTING, target=SUSPENDED, roles=["CHIEF"], rules="implementation.T24",
-          article="第三十五条、第三十七条", zh="中止执行")
+    @step(
+        "T24",
+        source=IMPLEMENTING,
+        target=SUSPENDED,
+        roles=["CHIEF"],
+        rules="implementation.T24",
+        article="第三十五条、第三十七条",
+        zh="中止执行",
+    )
     def suspend(self):
         self.suspended = True
 
-    @step("T25", source=SUSPENDED, target=IMPLEMENTING, roles=["CHIEF"], rules="implementation.T25",
-          article="第三十七条", zh="恢复执行")
+    @step(
+        "T25",
+        source=SUSPENDED,
+        target=IMPLEMENTING,
+        roles=["CHIEF"],
+        rules="implementation.T25",
+        article="第三十七条",
+        zh="恢复执行",
+    )
     def resume(self):
         self.suspended = False
 
-    @step("T26", source=IMPLEMENTING, target=POST_EVALUATION, roles=["GOV_OFFICE"], rules="implementation.T26",
-          article="第三十六条", zh="启动决策后评估")
+    @step(
+        "T26",
+        source=IMPLEMENTING,
+        target=POST_EVALUATION,
+        roles=["GOV_OFFICE"],
+        rules="implementation.T26",
+        article="第三十六条",
+        zh="启动决策后评估",
+    )
     def start_post_evaluation(self):
         pass
 
-    @step("T26a", source=POST_EVALUATION, target=RETURN_VALUE(IMPLEMENTING, SUSPENDED), roles=["GOV_OFFICE"],
-          rules="implementation.T26A", article="第三十六条", zh="后评估结束，不作调整")
+    @step(
+        "T26a",
+        source=POST_EVALUATION,
+        target=RETURN_VALUE(IMPLEMENTING, SUSPENDED),
+        roles=["GOV_OFFICE"],
+        rules="implementation.T26A",
+        article="第三十六条",
+        zh="后评估结束，不作调整",
+    )
     def close_post_evaluation(self):
         return SUSPENDED if self.suspended else IMPLEMENTING
 
-    @step("T27", source=list(IN_FORCE_STATES), target=ADJUSTING, roles=["GOV_OFFICE"],
-          rules="implementation.T27", article="第三十六条、第三十七条", zh="决定重大调整")
+    @step(
+        "T27",
+        source=list(IN_FORCE_STATES),
+        target=ADJUSTING,
+        roles=["GOV_OFFICE"],
+        rules="implementation.T27",
+        article="第三十六条、第三十七条",
+        zh="决定重大调整",
+    )
     def begin_adjustment(self):
         pass
 
-    @step("T27-redraft", source=ADJUSTING, target=DRAFTING, roles=["GOV_OFFICE"], rules="",
-          article="第三十七条", zh="调整后重新拟订草案")
+    @step(
+        "T27-redraft",
+        source=ADJUSTING,
+        target=DRAFTING,
+        roles=["GOV_OFFICE"],
+        rules="",
+        article="第三十七条",
+        zh="调整后重新拟订草案",
+    )
     def redraft_for_adjustment(self):
         pass
 
-    @step("T27b", source=list(RERUN_STATES), target=RETURN_VALUE(IMPLEMENTING, SUSPENDED), roles=["GOV_OFFICE"],
-          rules="implementation.T27B", article="第三十七条", zh="放弃调整，原决策继续执行")
+    @step(
+        "T27b",
+        source=list(RERUN_STATES),
+        target=RETURN_VALUE(IMPLEMENTING, SUSPENDED),
+        roles=["GOV_OFFICE"],
+        rules="implementation.T27B",
+        article="第三十七条",
+        zh="放弃调整，原决策继续执行",
+    )
     def abandon_adjustment(self):
         return SUSPENDED if self.suspended else IMPLEMENTING
 
-    @step("T28", source=list(IN_FORCE_STATES) + list(RERUN_STATES), target=STOPPED, roles=["GOV_OFFICE"],
-          rules="implementation.T28", article="第三十七条", zh="依法定程序停止执行")
+    @step(
+        "T28",
+        source=list(IN_FORCE_STATES) + list(RERUN_STATES),
+        target=STOPPED,
+        roles=["GOV_OFFICE"],
+        rules="implementation.T28",
+        article="第三十七条",
+        zh="依法定程序停止执行",
+    )
     def stop(self):
         self.in_force_version = None
         self.suspended = False
 
-    @step("T29", source=list(WITHDRAWABLE_STATES), target=WITHDRAWN, roles=[SYSTEM], rules="implementation.T29",
-          article="第三条第三款", zh="目录调整撤出，决策撤回")
+    @step(
+        "T29",
+        source=list(WITHDRAWABLE_STATES),
+        target=WITHDRAWN,
+        roles=[SYSTEM],
+        rules="implementation.T29",
+        article="第三条第三款",
+        zh="目录调整撤出，决策撤回",
+    )
     def withdraw(self):
         pass
 
-    @step("T29b", source=list(WITHDRAWABLE_STATES), target=WITHDRAWN, roles=["GOV_OFFICE"],
-          rules="implementation.T29B", article="第十条", zh="终止决策程序(未实行目录管理)")
+    @step(
+        "T29b",
+        source=list(WITHDRAWABLE_STATES),
+        target=WITHDRAWN,
+        roles=["GOV_OFFICE"],
+        rules="implementation.T29B",
+        article="第十条",
+        zh="终止决策程序(未实行目录管理)",
+    )
     def end_without_catalogue(self):
         pass
 
-    @step("T30", source=[REJECTED, WITHDRAWN, STOPPED], target=ARCHIVED, roles=["ARCHIVIST"],
-          rules="implementation.T30", article="第三十三条", zh="归档")
+    @step(
+        "T30",
+        source=[REJECTED, WITHDRAWN, STOPPED],
+        target=ARCHIVED,
+        roles=["ARCHIVIST"],
+        rules="implementation.T30",
+        article="第三十三条",
+        zh="归档",
+    )
     def archive(self):
         pass
 
-    @step("T30a", source=IMPLEMENTING, target=ARCHIVED, roles=["ARCHIVIST"], rules="implementation.T30A",
-          article="第三十三条、第三十四条", zh="执行终结，归档")
+    @step(
+        "T30a",
+        source=IMPLEMENTING,
+        target=ARCHIVED,
+        roles=["ARCHIVIST"],
+        rules="implementation.T30A",
+        article="第三十三条、第三十四条",
+        zh="执行终结，归档",
+    )
     def archive_after_implementation(self):
         self.in_force_version = None
 
@@ -402,7 +674,8 @@ def first_open_stage(decision):
 
 def closed_refusal(decision, tid):
     """Return the DECISION_CLOSED failure when `tid` is tried on a closed decision, else None."""
-    if decision.state in CLOSED_STATES and tid not in ("T30",):
+    archiving = tid == "T30" and decision.state in STEPS["T30"].sources
+    if decision.state in CLOSED_STATES and not archiving:
         return Failure(DECISION_CLOSED, decision.get_state_display())
     return None
 

@@ -172,6 +172,9 @@ class CalendarDay(models.Model):
         verbose_name_plural = _("节假日/调休日")
         ordering = ["date"]
 
+    def __str__(self):
+        return f"{self.date} {self.get_kind_display()} {self.name}"
+
 
 class DecisionState(models.TextChoices):
     """Decision states of B4."""
@@ -258,7 +261,9 @@ class Decision(DecisionLifecycle, FSMModelMixin, models.Model):
         EMERGENCY_RESPONSE = "EMERGENCY_RESPONSE", _("突发事件应急处置决策")
 
     reference = models.CharField(_("决策编号"), max_length=40, unique=True)
-    organ = models.ForeignKey(Organisation, verbose_name=_("决策机关"), on_delete=models.PROTECT, related_name="decisions")
+    organ = models.ForeignKey(
+        Organisation, verbose_name=_("决策机关"), on_delete=models.PROTECT, related_name="decisions"
+    )
     title = models.CharField(_("决策事项名称"), max_length=300)
     state = FSMField(_("状态"), default=DecisionState.PROPOSED, choices=DecisionState.choices, protected=True)
     profile = models.ForeignKey(RuleProfile, verbose_name=_("适用规则版本"), on_delete=models.PROTECT, related_name="+")
@@ -305,7 +310,12 @@ class Decision(DecisionLifecycle, FSMModelMixin, models.Model):
 
     # After the decision (P16).
     in_force_version = models.ForeignKey(
-        "DraftVersion", verbose_name=_("现行有效文本"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "DraftVersion",
+        verbose_name=_("现行有效文本"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     suspended = models.BooleanField(_("中止执行"), default=False)
     executor = models.ForeignKey(
@@ -352,6 +362,8 @@ class DraftVersion(models.Model):
     substantive_change_reason = models.TextField(_("判断理由"), blank=True)
     implements_opinion = models.BooleanField(_("已落实审查意见"), null=True)
     assessed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    # T16a: the sub-stages this version did not re-run, each with the justification for keeping its closure.
+    kept_closures = models.JSONField(_("保留原办理结果的环节及理由"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("草案版本")
@@ -388,6 +400,12 @@ class StageRecord(StageRecordLifecycle, FSMModelMixin, models.Model):
     reopen_reason = models.TextField(blank=True)
     frozen_at = models.DateTimeField(_("冻结时间"), null=True, blank=True)
     frozen_reason = models.CharField(max_length=200, blank=True)
+    # B6 cascade: the PP record whose NOT_TRIGGERED/WAIVED closure also closed this HEARING record.
+    closed_with = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="cascaded_records"
+    )
+    # T6b: the approved Waiver that closed this record (PP's row is shared by its HEARING child).
+    waiver = models.ForeignKey("Waiver", null=True, blank=True, on_delete=models.PROTECT, related_name="closed_records")
 
     class Meta:
         verbose_name = _("环节记录")
@@ -420,6 +438,9 @@ class Waiver(models.Model):
     class Meta:
         verbose_name = _("免予程序")
         verbose_name_plural = _("免予程序")
+
+    def __str__(self):
+        return f"{self.reason_code}: {self.legal_basis[:40]}"
 
 
 def document_upload_to(instance, filename):
@@ -560,10 +581,15 @@ class CommentPeriod(models.Model):
     shortening_reason = models.TextField(_("缩短期限理由"), blank=True)
     published_at = models.DateTimeField(_("标记发布时间"), null=True, blank=True)
     notice_document = models.ForeignKey(Document, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # P13: a republished or extended notice keeps the original publish_date and points to the notice it extends.
+    extends = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="extensions")
 
     class Meta:
         verbose_name = _("公开征求意见")
         verbose_name_plural = _("公开征求意见")
+
+    def __str__(self):
+        return f"征求意见 {self.publish_date}—{self.deadline_date}"
 
 
 class Hearing(models.Model):
@@ -583,6 +609,9 @@ class Hearing(models.Model):
         verbose_name = _("听证会")
         verbose_name_plural = _("听证会")
 
+    def __str__(self):
+        return f"听证会 {self.hearing_date} {self.place}"
+
 
 class HearingParticipant(models.Model):
     hearing = models.ForeignKey(Hearing, on_delete=models.PROTECT, related_name="participants")
@@ -593,6 +622,9 @@ class HearingParticipant(models.Model):
     class Meta:
         verbose_name = _("听证参加人")
         verbose_name_plural = _("听证参加人")
+
+    def __str__(self):
+        return self.name
 
 
 class ExpertMember(models.Model):
@@ -616,6 +648,9 @@ class ExpertMember(models.Model):
     class Meta:
         verbose_name = _("论证专家")
         verbose_name_plural = _("论证专家")
+
+    def __str__(self):
+        return self.name
 
 
 class RiskLevel(models.TextChoices):
@@ -649,6 +684,9 @@ class RiskAssessment(models.Model):
         verbose_name_plural = _("风险评估")
         ordering = ["id"]
 
+    def __str__(self):
+        return f"{self.get_level_display()} (v{self.draft_version.number})"
+
 
 class LegalityReview(models.Model):
     """One legality-review round (合法性审查, 第25–28条), or the review of a stop (T28)."""
@@ -664,7 +702,9 @@ class LegalityReview(models.Model):
         EXPLORATORY_LEGAL_RISK_DISCLOSED = "EXPLORATORY_LEGAL_RISK_DISCLOSED", _("探索性改革，明示法律风险")
 
     decision = models.ForeignKey(Decision, on_delete=models.PROTECT, related_name="legality_reviews")
-    stage_record = models.OneToOneField(StageRecord, null=True, on_delete=models.PROTECT, related_name="legality_review")
+    stage_record = models.OneToOneField(
+        StageRecord, null=True, on_delete=models.PROTECT, related_name="legality_review"
+    )
     round = models.PositiveIntegerField(_("轮次"))
     subject = models.CharField(max_length=10, choices=Subject.choices, default=Subject.DRAFT)
     draft_version = models.ForeignKey(DraftVersion, null=True, on_delete=models.PROTECT, related_name="+")
@@ -689,6 +729,9 @@ class LegalityReview(models.Model):
         verbose_name = _("合法性审查")
         verbose_name_plural = _("合法性审查")
         ordering = ["decision", "round"]
+
+    def __str__(self):
+        return f"{self.decision.reference} 第{self.round}轮 {self.get_outcome_display() or '审查中'}"
 
 
 class Meeting(models.Model):
@@ -726,16 +769,28 @@ class AgendaItem(models.Model):
     stage_record = models.OneToOneField(StageRecord, null=True, on_delete=models.PROTECT, related_name="agenda_item")
     subject = models.CharField(max_length=10, choices=LegalityReview.Subject.choices, default="DRAFT")
     time_override_reason = models.TextField(_("审查时间不足的说明"), blank=True)
-    time_override_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    time_override_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
     time_override_acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
+    # B2a: an override holds only for the meeting date it was recorded and acknowledged for.
+    time_override_at = models.DateTimeField(null=True, blank=True)
+    time_override_for_date = models.DateField(_("说明针对的会议日期"), null=True, blank=True)
+    time_override_acknowledged_at = models.DateTimeField(null=True, blank=True)
+    # P4: the legality-review working-day count at scheduling, and whether the calendar was provisional.
+    review_working_days = models.PositiveIntegerField(_("审查工作日数"), null=True, blank=True)
+    review_days_provisional = models.BooleanField(_("工作日数为暂定"), default=False)
     removed_reason = models.TextField(blank=True)
     removed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("议题")
         verbose_name_plural = _("议题")
+
+    def __str__(self):
+        return f"{self.meeting} · {self.decision.reference}"
 
 
 class Position(models.TextChoices):
@@ -763,6 +818,9 @@ class MeetingStatement(models.Model):
         ordering = ["agenda_item", "seq"]
         constraints = [models.UniqueConstraint(fields=["agenda_item", "seq"], name="unique_statement_seq")]
 
+    def __str__(self):
+        return f"{self.seq}. {self.member} {self.get_position_display()}"
+
 
 class CollectiveOutcome(models.Model):
     """The chief's decision on an agenda item (集体讨论决定)."""
@@ -778,12 +836,19 @@ class CollectiveOutcome(models.Model):
     chief_reason = models.TextField(_("行政首长说明理由"), blank=True)
     amendments = models.TextField(_("会议修改的文字"), blank=True)
     superseded_by_party_reply = models.BooleanField(default=False)
+    superseded_reason = models.TextField(_("党委不同意后退回修改的理由"), blank=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+    # P10: the text adopted with the wording amended at the meeting (APPROVE only).
+    adopted_version = models.ForeignKey(DraftVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         verbose_name = _("集体讨论决定")
         verbose_name_plural = _("集体讨论决定")
+
+    def __str__(self):
+        return f"{self.agenda_item} → {self.get_outcome_display()}"
 
 
 class PartyReport(models.Model):
@@ -797,12 +862,19 @@ class PartyReport(models.Model):
     reply_document = models.ForeignKey(Document, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     reply_on = models.DateField(_("答复日期"), null=True, blank=True)
     reply_agrees = models.BooleanField(_("同意"), null=True)
+    reply_recorded_at = models.DateTimeField(null=True, blank=True)
     outcome = models.ForeignKey(CollectiveOutcome, on_delete=models.PROTECT, related_name="party_reports")
+    stage_record = models.ForeignKey(
+        StageRecord, null=True, blank=True, on_delete=models.PROTECT, related_name="party_reports"
+    )
 
     class Meta:
         verbose_name = _("党委请示报告")
         verbose_name_plural = _("党委请示报告")
         ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.decision.reference} 请示报告 {self.reported_on}"
 
 
 class Publication(models.Model):
@@ -813,10 +885,22 @@ class Publication(models.Model):
     published_at = models.DateTimeField(default=timezone.now)
     not_public_basis = models.TextField(blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    stage_record = models.OneToOneField(
+        StageRecord, null=True, blank=True, on_delete=models.PROTECT, related_name="publication"
+    )
+    draft_version = models.ForeignKey(DraftVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    final_document = models.ForeignKey(Document, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    interpretation_document = models.ForeignKey(
+        Document, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    proofs = models.JSONField(_("各渠道公布证明"), default=dict, blank=True)  # channel code -> Document id
 
     class Meta:
         verbose_name = _("决策公布")
         verbose_name_plural = _("决策公布")
+
+    def __str__(self):
+        return f"{self.decision.reference} 公布 {self.published_at:%Y-%m-%d}"
 
 
 class Suspension(models.Model):
@@ -836,10 +920,16 @@ class Suspension(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     ended_by = models.CharField(max_length=20, blank=True)  # RESUME | STOP | ADJUSTED_PUBLISHED
     end_reason = models.TextField(blank=True)
+    # T25: a resume keeps the decision unchanged, so the version in force at suspension is kept.
+    in_force_version = models.ForeignKey(DraftVersion, null=True, on_delete=models.PROTECT, related_name="+")
+    document = models.ForeignKey(Document, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         verbose_name = _("中止执行")
         verbose_name_plural = _("中止执行")
+
+    def __str__(self):
+        return f"{self.decision.reference} 中止执行 {self.at:%Y-%m-%d}"
 
 
 class DecisionAdjustment(models.Model):
@@ -852,10 +942,15 @@ class DecisionAdjustment(models.Model):
     at = models.DateTimeField(default=timezone.now)
     closed_as = models.CharField(max_length=20, blank=True)  # ADOPTED | REJECTED | ABANDONED
     closed_at = models.DateTimeField(null=True, blank=True)
+    close_reason = models.TextField(blank=True)
+    document = models.ForeignKey(Document, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         verbose_name = _("决策调整")
         verbose_name_plural = _("决策调整")
+
+    def __str__(self):
+        return f"{self.decision.reference} 调整 {self.at:%Y-%m-%d}"
 
 
 class StopDecision(models.Model):
@@ -867,6 +962,10 @@ class StopDecision(models.Model):
     collective_outcome = models.ForeignKey(CollectiveOutcome, on_delete=models.PROTECT, related_name="+")
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(default=timezone.now)
+    document = models.ForeignKey(Document, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    def __str__(self):
+        return f"{self.decision.reference} 停止执行 {self.at:%Y-%m-%d}"
 
 
 class PostEvaluation(models.Model):
@@ -881,9 +980,17 @@ class PostEvaluation(models.Model):
     trigger = models.CharField(max_length=1, choices=Trigger.choices)
     evaluator = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
     commissioned = models.BooleanField(_("委托第三方"), default=False)
+    # 第36条第2款: the units excluded as pre-decision assessors, as checked at T26.
+    independence_check = models.JSONField(_("独立性审查"), default=dict, blank=True)
+    plan_public_participation = models.BooleanField(_("方案含公众参与"), default=False)
+    plan_npc_cppcc_participation = models.BooleanField(_("方案含人大代表、政协委员等参与"), default=False)
+    stage_record = models.ForeignKey(StageRecord, null=True, on_delete=models.PROTECT, related_name="+")
     conclusion = models.TextField(_("决策机关结论"), blank=True)
     started_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.decision.reference} 后评估 {self.started_at:%Y-%m-%d}"
 
 
 class ImplementationClosure(models.Model):
@@ -901,6 +1008,9 @@ class ImplementationClosure(models.Model):
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(default=timezone.now)
 
+    def __str__(self):
+        return f"{self.decision.reference} {self.get_reason_display()}"
+
 
 class HandoverTask(models.Model):
     """A co-unit's hand-over of its records for one closed stage (P18, B10)."""
@@ -911,12 +1021,31 @@ class HandoverTask(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     closed_at = models.DateTimeField(null=True, blank=True)
+    document = models.ForeignKey(Document, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["unit", "stage_record"], name="unique_handover")]
 
+    def __str__(self):
+        return f"{self.decision.reference} {self.unit} 移交"
 
-class SignOff(models.Model):
+
+class AppendOnly(models.Model):
+    """A row written once: the application never updates or deletes it (B10, P8)."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise PermissionError(f"{self._meta.verbose_name} is append-only and cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError(f"{self._meta.verbose_name} is append-only and cannot be deleted")
+
+
+class SignOff(AppendOnly):
     """Who signed what, in which role, when (P8). Never edited, never deleted."""
 
     decision = models.ForeignKey(Decision, on_delete=models.PROTECT, related_name="signoffs")
@@ -936,8 +1065,11 @@ class SignOff(models.Model):
         verbose_name_plural = _("签署")
         ordering = ["id"]
 
+    def __str__(self):
+        return f"{self.subject} · {self.user} · {self.at:%Y-%m-%d %H:%M}"
 
-class AuditEvent(models.Model):
+
+class AuditEvent(AppendOnly):
     """One link of the append-only, MAC-chained audit trail (第33条; B10)."""
 
     seq = models.PositiveBigIntegerField(unique=True)
@@ -959,6 +1091,9 @@ class AuditEvent(models.Model):
         verbose_name_plural = _("审计事件")
         ordering = ["seq"]
 
+    def __str__(self):
+        return f"#{self.seq} {self.action}"
+
 
 class ChainHead(models.Model):
     """The single row writers lock to append to the audit chain in order."""
@@ -967,3 +1102,6 @@ class ChainHead(models.Model):
     last_seq = models.PositiveBigIntegerField(default=0)
     last_mac = models.CharField(max_length=128, blank=True)
     head_mac = models.CharField(max_length=128, blank=True)
+
+    def __str__(self):
+        return f"chain head #{self.last_seq}"

@@ -20,7 +20,7 @@ class NotPermitted(ProcedureRefused):
     """The acting user holds none of the roles the step needs for this decision."""
 
 
-def _not_permitted(roles, detail=""):
+def not_permitted(roles, detail=""):
     names = "、".join(str(Role(r).label) for r in roles if r in Role.values) or "系统"
     rule = Rule(
         name="ROLE_NOT_PERMITTED",
@@ -74,24 +74,29 @@ def require_role(user, decision, allowed):
     for role in allowed:
         if role in held:
             return role
-    raise _not_permitted(allowed)
+    raise not_permitted(allowed)
 
 
 def require_organ_role(user, organ, allowed):
-    """Return the first role in `allowed` that `user` holds at `organ` (before a decision exists)."""
+    """Return the first role in `allowed` that `user` holds for `organ` (before a decision exists).
+
+    Organ roles (office, chief, party liaison …) count only where held at the organ itself; a unit's
+    roles count when held at one of the organ's departments or registered bodies.
+    """
     if user is None or not user.is_authenticated:
         if Role.PUBLIC in allowed:
             return Role.PUBLIC
-        raise _not_permitted(allowed)
-    held = set(
-        RoleAssignment.objects.filter(user=user)
-        .filter(Q(organisation=organ) | Q(organisation__parent=organ))
-        .values_list("role", flat=True)
-    )
+        raise not_permitted(allowed)
+    assignments = RoleAssignment.objects.filter(user=user).filter(Q(organisation=organ) | Q(organisation__parent=organ))
+    held = {
+        a.role
+        for a in assignments
+        if (a.organisation_id == organ.pk) == (a.role in ORGAN_ROLES or a.role == Role.SUPERVISOR)
+    }
     for role in allowed:
         if role in held or role == Role.PUBLIC:
             return role
-    raise _not_permitted(allowed)
+    raise not_permitted(allowed)
 
 
 def decisions_visible_to(user):
@@ -104,5 +109,9 @@ def decisions_visible_to(user):
         organs.add(org.pk)
         if org.parent_id:
             organs.add(org.parent_id)
-    descendants = set(Organisation.objects.filter(parent_id__in=organs, kind=Organisation.Kind.GOVERNMENT).values_list("pk", flat=True))
+    descendants = set(
+        Organisation.objects.filter(parent_id__in=organs, kind=Organisation.Kind.GOVERNMENT).values_list(
+            "pk", flat=True
+        )
+    )
     return Decision.objects.filter(organ_id__in=organs | descendants)

@@ -6,9 +6,10 @@ guard table all read these objects. Area modules hold the rules of each part of
 the procedure; this module holds the machinery.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Callable
+from typing import Any
 
 from django.utils import timezone
 
@@ -146,3 +147,76 @@ def rule(code, article, zh, en, *, name=None, warning=False):
         return Rule(name=name or check.__name__, code=code, article=article, zh=zh, en=en, check=check, warning=warning)
 
     return wrap
+
+
+# B10a: every refusal of the procedure carries one of these codes (P7).
+PROCEDURE_CODES = frozenset(
+    [
+        "PROPOSAL_FIELDS_MISSING",
+        "APPLICABILITY_REASON_INVALID",
+        "MATTER_NOT_APPLICABLE",
+        "LEAD_UNIT_MISSING",
+        "CATALOGUE_LISTING_REQUIRED",
+        "CATALOGUE_ALREADY_OPEN",
+        "CATALOGUE_ENTRY_INVALID",
+        "DECISION_CATEGORY_MISSING",
+        "CATALOGUE_PARTY_CONSENT_MISSING",
+        "CATALOGUE_ADJUSTMENT_OPEN",
+        "CATALOGUE_CLOSED",
+        "CATALOGUE_REMOVE_AFTER_DECISION",
+        "CONSULTATION_ORDER",
+        "TRIGGER_QUESTIONNAIRE_INCOMPLETE",
+        "COMMENT_NOTICE_INCOMPLETE",
+        "COMMENT_PERIOD_TOO_SHORT_NO_REASON",
+        "COMMENT_PERIOD_OPEN",
+        "SPECIFIC_GROUP_CONSULTATION_MISSING",
+        "HEARING_REQUIRED",
+        "HEARING_MATERIALS_LATE",
+        "HEARING_RECORD_UNSIGNED",
+        "EXPERT_CONFLICT_OF_INTEREST",
+        "EXPERT_OPINION_UNSIGNED",
+        "RISK_REPORT_INCOMPLETE",
+        "PRIOR_ASSESSMENT_REFERENCE_MISSING",
+        "OTHER_LAW_CITATION_MISSING",
+        "WAIVER_BASIS_MISSING",
+        "WAIVER_APPROVER_INVALID",
+        "STAGE_CANNOT_BE_SKIPPED",
+        "STAGE_REQUIRED_BY_CATALOGUE",
+        "REASON_REQUIRED",
+        "PRIOR_STAGES_INCOMPLETE",
+        "PROCEDURE_STATEMENT_MISSING",
+        "FAIR_COMPETITION_REVIEW_MISSING",
+        "LEGALITY_REVIEW_REPLACED_BY_COMMENT",
+        "LEGAL_ADVISER_OPINION_MISSING",
+        "LEGALITY_OPINION_INCOMPLETE",
+        "EXPLORATORY_NOT_FLAGGED",
+        "LEGALITY_UNLAWFUL",
+        "LEGALITY_OPINION_STALE",
+        "MODIFICATION_NOT_CONFIRMED",
+        "RISK_ASSESSMENT_STALE",
+        "LEGALITY_REVIEW_MISSING",
+        "LEGALITY_REVIEW_TIME_INSUFFICIENT",
+        "MEETING_PACKAGE_INCOMPLETE",
+        "RISK_NOT_CONTROLLABLE",
+        "RISK_MITIGATION_PLAN_MISSING",
+        "MEETING_TYPE_NOT_ALLOWED",
+        "QUORUM_NOT_MET",
+        "MEMBER_STATEMENT_MISSING",
+        "CHIEF_NOT_LAST",
+        "CHIEF_REASON_MISSING",
+        "PARTY_REPORT_MISSING",
+        "PARTY_REPLY_MISSING",
+        "PARTY_REPLY_NOT_AGREED",
+        "NPC_REPORT_MISSING",
+        "PUBLICATION_CHANNELS_MISSING",
+        "SUSPENSION_NOT_ALLOWED",
+        "ADJUSTMENT_REQUIRES_PROCEDURE",
+        "POST_EVALUATOR_NOT_INDEPENDENT",
+        "COUNIT_HANDOVER_OPEN",
+        "DOSSIER_ITEM_MISSING",
+        "DOCUMENT_IMMUTABLE",
+        "PROFILE_NOT_CONFIGURED",
+        "STATE_PREREQUISITE_MISSING",
+        "DECISION_CLOSED",
+    ]
+)

@@ -20,7 +20,11 @@ TRIGGER_QUESTIONS = (
 
 def _proposal_fields_filled(decision):
     return filled(
-        decision.problem, decision.reasons_and_basis, decision.preliminary_plan, decision.necessity, decision.feasibility
+        decision.problem,
+        decision.reasons_and_basis,
+        decision.preliminary_plan,
+        decision.necessity,
+        decision.feasibility,
     )
 
 
@@ -71,7 +75,12 @@ def applicability_reason_valid(ctx):
 T2 = [applicability_reason_valid]
 
 
-@rule("DOSSIER_ITEM_MISSING", "第十条", "须上传决策机关不予启动的决定(领导批示或会议纪要)", "The organ's decision not to start must be attached")
+@rule(
+    "DOSSIER_ITEM_MISSING",
+    "第十条",
+    "须上传决策机关不予启动的决定(领导批示或会议纪要)",
+    "The organ's decision not to start must be attached",
+)
 def decline_record_attached(ctx):
     return stage_has(Stage.INITIATION, DocumentType.DECLINE_RECORD)(ctx)
 
@@ -108,7 +117,9 @@ def catalogue_not_required(ctx):
     return not param(ctx.decision, "catalogue_required")
 
 
-@rule("MATTER_NOT_APPLICABLE", "第三条第二款", "该事项不适用本条例，不能启动决策程序", "The matter is outside the Decree")
+@rule(
+    "MATTER_NOT_APPLICABLE", "第三条第二款", "该事项不适用本条例，不能启动决策程序", "The matter is outside the Decree"
+)
 def matter_applicable(ctx):
     return not ctx.decision.applicability_reason
 
@@ -133,12 +144,22 @@ def start_decision_attached(ctx):
     return stage_has(Stage.INITIATION, DocumentType.START_DECISION)(ctx)
 
 
-@rule("DOSSIER_ITEM_MISSING", "第十条", "须上传对决策建议的研究论证意见", "The study opinion on the proposal must be attached")
+@rule(
+    "DOSSIER_ITEM_MISSING",
+    "第十条",
+    "须上传对决策建议的研究论证意见",
+    "The study opinion on the proposal must be attached",
+)
 def study_opinion_attached(ctx):
     return stage_has(Stage.INITIATION, DocumentType.STUDY_OPINION)(ctx)
 
 
-@rule("LEAD_UNIT_MISSING", "第十一条", "决策机关启动决策程序时须确定决策承办单位(牵头单位)", "The lead undertaking unit must be named")
+@rule(
+    "LEAD_UNIT_MISSING",
+    "第十一条",
+    "决策机关启动决策程序时须确定决策承办单位(牵头单位)",
+    "The lead undertaking unit must be named",
+)
 def lead_unit_named(ctx):
     return ctx.get("lead_unit", ctx.decision.lead_unit) is not None
 
@@ -183,12 +204,20 @@ def _drafting_doc(doc_type, article, zh, en):
     return check
 
 
-research_report_attached = _drafting_doc(DocumentType.RESEARCH_REPORT, "第十二条第一款", "须上传调研报告", "The research report must be attached")
+research_report_attached = _drafting_doc(
+    DocumentType.RESEARCH_REPORT, "第十二条第一款", "须上传调研报告", "The research report must be attached"
+)
 law_policy_list_attached = _drafting_doc(
-    DocumentType.LAW_POLICY_LIST, "第十二条第二款", "须上传与决策事项有关的法律、法规、规章和政策梳理清单", "The law and policy mapping list must be attached"
+    DocumentType.LAW_POLICY_LIST,
+    "第十二条第二款",
+    "须上传与决策事项有关的法律、法规、规章和政策梳理清单",
+    "The law and policy mapping list must be attached",
 )
 consultation_record_attached = _drafting_doc(
-    DocumentType.CONSULTATION_RECORD, "第十三条", "须上传与有关部门、下级政府的协商记录及分歧说明", "The inter-department consultation record must be attached"
+    DocumentType.CONSULTATION_RECORD,
+    "第十三条",
+    "须上传与有关部门、下级政府的协商记录及分歧说明",
+    "The inter-department consultation record must be attached",
 )
 draft_explanation_attached = _drafting_doc(
     DocumentType.DRAFT_EXPLANATION, "第十二条", "须上传决策草案起草说明", "The drafting explanation must be attached"
@@ -214,9 +243,8 @@ def questionnaire_answered(ctx):
         questions.append("major_interest_readjustment")
     if any(getattr(decision, q) is None for q in questions):
         return False
-    if decision.hearing_required_by_law and not filled(decision.hearing_law_instrument, decision.hearing_law_article):
-        return False
-    return True
+    # 第十六条: a hearing required by 法律、法规、规章 is recorded with its instrument and article.
+    return not decision.hearing_required_by_law or filled(decision.hearing_law_instrument, decision.hearing_law_article)
 
 
 T6 = [

@@ -54,7 +54,7 @@ def action(actor, decision, tid=None, roles=None, allow_closed=False, **params):
 def lock(decision):
     """Return a fresh copy of `decision` with its row locked until the transaction ends."""
     pk = decision.pk if isinstance(decision, Decision) else decision
-    return Decision.objects.select_for_update().select_related("organ", "profile", "lead_unit").get(pk=pk)
+    return Decision.objects.select_for_update(of=("self",)).select_related("organ", "profile", "lead_unit").get(pk=pk)
 
 
 def take_step(ctx, tid, *args, payload=None, **kwargs):
@@ -84,7 +84,9 @@ def record_event(ctx, action_name, obj, payload=None):
 def create_stage(ctx, stage, *, round=None, supersedes=None):
     """Create a PENDING record for `stage` and audit it."""
     record = StageRecord.objects.create(decision=ctx.decision, stage=stage, round=round, supersedes=supersedes)
-    record_event(ctx, "stage:create", record, {"stage": stage, "round": round, "supersedes": getattr(supersedes, "pk", None)})
+    record_event(
+        ctx, "stage:create", record, {"stage": stage, "round": round, "supersedes": getattr(supersedes, "pk", None)}
+    )
     return record
 
 
@@ -116,7 +118,13 @@ def close_stage(ctx, record, how, *, outcome="", reason_code="", reason_text="",
         ctx,
         "stage:close",
         record,
-        {"stage": record.stage, "status": record.status, "outcome": outcome, "reason_code": reason_code, "draft": _draft_no(record)},
+        {
+            "stage": record.stage,
+            "status": record.status,
+            "outcome": outcome,
+            "reason_code": reason_code,
+            "draft": _draft_no(record),
+        },
     )
     signoff = sign_off(ctx, record, subject or f"{record.get_stage_display()} {record.get_status_display()}")
     create_handover_tasks(ctx, record)
@@ -130,9 +138,13 @@ def freeze_stage(ctx, record, reason):
     record_event(ctx, "stage:freeze", record, {"stage": record.stage, "status": record.status, "reason": reason})
 
 
+# The stages co-units work on (第十一条、第十三条): drafting and the consultation sub-stages.
+HANDOVER_STAGES = (Stage.DRAFTING, Stage.PP, Stage.HEARING, Stage.EX, Stage.RA)
+
+
 def create_handover_tasks(ctx, record):
     """P18: each co-unit gets one hand-over task per stage it worked on, when that stage closes."""
-    if record.stage in (Stage.INITIATION,):
+    if record.stage not in HANDOVER_STAGES:
         return
     for unit in ctx.decision.co_units.all():
         task, created = HandoverTask.objects.get_or_create(decision=ctx.decision, unit=unit, stage_record=record)
@@ -187,14 +199,16 @@ def sign_off(ctx, record, subject, manifest=None, supersedes=None):
         content_sha256=digest,
         supersedes=supersedes,
     )
-    record_event(ctx, "signoff", signoff, {"subject": subject, "sha256": digest, "stage_record": getattr(record, "pk", None)})
+    record_event(
+        ctx, "signoff", signoff, {"subject": subject, "sha256": digest, "stage_record": getattr(record, "pk", None)}
+    )
     return signoff
 
 
 # -- documents ----------------------------------------------------------------------------------
 
 
-def _check_upload(name, content):
+def check_upload(name, content):
     extension = PurePath(name).suffix.lower().lstrip(".")
     if extension not in settings.JUECE_UPLOAD_EXTENSIONS:
         refuse(
@@ -214,10 +228,14 @@ def _check_upload(name, content):
         )
 
 
-def refuse_if_closed(record, decision):
-    """B10: nothing is added to, changed in or deleted from a closed or frozen record."""
+def refuse_if_closed(record, decision, archival=False):
+    """B10: nothing is added to, changed in or deleted from a closed or frozen record.
+
+    `archival`: the archive's own records (归档目录, 移交记录) still go onto an open ARC record of a
+    closed decision, since archiving is what a closed decision waits for (P7 (3)).
+    """
     closed = record is not None and (record.status in CLOSED_STAGE_STATUSES or record.frozen_at is not None)
-    if closed or decision.state == lifecycle.WITHDRAWN or decision.state in lifecycle.CLOSED_STATES:
+    if closed or (decision.state in lifecycle.CLOSED_STATES and not archival):
         refuse(
             "DOCUMENT_IMMUTABLE",
             "第三十九条",
@@ -226,13 +244,26 @@ def refuse_if_closed(record, decision):
         )
 
 
-def store_document(ctx, doc_type, name, content, *, record=None, title="", signed=False, sealed=False, supersedes=None, reason=""):
+def store_document(
+    ctx,
+    doc_type,
+    name,
+    content,
+    *,
+    record=None,
+    title="",
+    signed=False,
+    sealed=False,
+    supersedes=None,
+    reason="",
+    archival=False,
+):
     """Validate and store one upload with its SHA-256, and audit it."""
     if doc_type not in DocumentType.values:
         refuse("DOCUMENT_TYPE_UNKNOWN", "B8", f"未知的材料类型 {doc_type}", f"Unknown document type {doc_type}")
-    _check_upload(name, content)
+    check_upload(name, content)
     if supersedes is None:
-        refuse_if_closed(record, ctx.decision)
+        refuse_if_closed(record, ctx.decision, archival=archival)
     digest = hashlib.sha256(content).hexdigest()
     document = Document(
         decision=ctx.decision,
@@ -257,8 +288,15 @@ def store_document(ctx, doc_type, name, content, *, record=None, title="", signe
         ctx,
         "document:supersede" if supersedes else "document:upload",
         document,
-        {"type": doc_type, "name": document.original_name, "sha256": digest, "size": len(content),
-         "stage_record": getattr(record, "pk", None), "supersedes": getattr(supersedes, "pk", None), "reason": reason},
+        {
+            "type": doc_type,
+            "name": document.original_name,
+            "sha256": digest,
+            "size": len(content),
+            "stage_record": getattr(record, "pk", None),
+            "supersedes": getattr(supersedes, "pk", None),
+            "reason": reason,
+        },
     )
     return document
 
@@ -278,6 +316,8 @@ class Upload:
 def attach(ctx, record, uploads):
     """Store each upload on `record` and return the documents, in order."""
     return [
-        store_document(ctx, u.doc_type, u.name, u.content, record=record, title=u.title, signed=u.signed, sealed=u.sealed)
+        store_document(
+            ctx, u.doc_type, u.name, u.content, record=record, title=u.title, signed=u.signed, sealed=u.sealed
+        )
         for u in uploads or ()
     ]

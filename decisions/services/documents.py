@@ -1,7 +1,7 @@
 """Documents and draft versions: upload, supersede, delete while allowed (B10, 第三十九条)."""
 
 from decisions import lifecycle
-from decisions.models import CLOSED_STAGE_STATUSES, Document, DraftVersion, DocumentType, Role, Stage
+from decisions.models import CLOSED_STAGE_STATUSES, Document, DocumentType, DraftVersion, Role, Stage
 from decisions.rules import refuse
 from decisions.services.common import action, record_event, refuse_if_closed, store_document
 
@@ -54,8 +54,16 @@ def upload(actor, decision, stage, upload):
                 f"“{Stage(stage).label}”环节尚未开始，不能上传材料",
                 f"The {stage} stage has not started",
             )
-        return store_document(ctx, upload.doc_type, upload.name, upload.content, record=record, title=upload.title,
-                              signed=upload.signed, sealed=upload.sealed)
+        return store_document(
+            ctx,
+            upload.doc_type,
+            upload.name,
+            upload.content,
+            record=record,
+            title=upload.title,
+            signed=upload.signed,
+            sealed=upload.sealed,
+        )
 
 
 def supersede(actor, document, upload, *, reason):
@@ -67,10 +75,24 @@ def supersede(actor, document, upload, *, reason):
     with action(actor, document.decision, roles=roles, allow_closed=True) as ctx:
         old = Document.objects.select_for_update().get(pk=document.pk)
         if hasattr(old, "superseded_by"):
-            refuse("DOCUMENT_ALREADY_SUPERSEDED", "B10", "该材料已被替代，请替代其最新版本", "The document was already superseded")
-        return store_document(ctx, upload.doc_type or old.doc_type, upload.name, upload.content, record=record,
-                              title=upload.title or old.title, signed=upload.signed, sealed=upload.sealed,
-                              supersedes=old, reason=reason)
+            refuse(
+                "DOCUMENT_ALREADY_SUPERSEDED",
+                "B10",
+                "该材料已被替代，请替代其最新版本",
+                "The document was already superseded",
+            )
+        return store_document(
+            ctx,
+            upload.doc_type or old.doc_type,
+            upload.name,
+            upload.content,
+            record=record,
+            title=upload.title or old.title,
+            signed=upload.signed,
+            sealed=upload.sealed,
+            supersedes=old,
+            reason=reason,
+        )
 
 
 def delete(actor, document):
@@ -82,13 +104,26 @@ def delete(actor, document):
             record.refresh_from_db()
         refuse_if_closed(record, ctx.decision)
         if record is None or hasattr(document, "superseded_by") or document.supersedes_id:
-            refuse("DOCUMENT_IMMUTABLE", "第三十九条", "草案及已替代的材料不得删除", "Drafts and superseded documents cannot be deleted")
+            refuse(
+                "DOCUMENT_IMMUTABLE",
+                "第三十九条",
+                "草案及已替代的材料不得删除",
+                "Drafts and superseded documents cannot be deleted",
+            )
         in_use = DraftVersion.objects.filter(document=document).exists()
         if in_use:
             refuse("DOCUMENT_IMMUTABLE", "第三十九条", "草案文本不得删除", "A draft text cannot be deleted")
-        record_event(ctx, "document:delete", document,
-                     {"type": document.doc_type, "name": document.original_name, "sha256": document.sha256,
-                      "stage_record": record.pk})
+        record_event(
+            ctx,
+            "document:delete",
+            document,
+            {
+                "type": document.doc_type,
+                "name": document.original_name,
+                "sha256": document.sha256,
+                "stage_record": record.pk,
+            },
+        )
         document.delete()
 
 
@@ -116,7 +151,9 @@ def add_draft_version(actor, decision, upload, *, change_summary=""):
 def new_draft_version(ctx, upload, change_summary, adopted_at_meeting=False):
     """Store a draft document and number it as the next version (used by several steps)."""
     d = ctx.decision
-    document = store_document(ctx, DocumentType.DRAFT, upload.name, upload.content, title=upload.title or f"{d.title}(草案)")
+    document = store_document(
+        ctx, DocumentType.DRAFT, upload.name, upload.content, title=upload.title or f"{d.title}(草案)"
+    )
     last = d.draft_versions.order_by("-number").first()
     version = DraftVersion.objects.create(
         decision=d,
@@ -127,8 +164,12 @@ def new_draft_version(ctx, upload, change_summary, adopted_at_meeting=False):
         created_by=ctx.actor,
         adopted_at_meeting=adopted_at_meeting,
     )
-    record_event(ctx, "draft:new_version", version, {"number": version.number, "sha256": document.sha256,
-                                                     "adopted_at_meeting": adopted_at_meeting})
+    record_event(
+        ctx,
+        "draft:new_version",
+        version,
+        {"number": version.number, "sha256": document.sha256, "adopted_at_meeting": adopted_at_meeting},
+    )
     return version
 
 

@@ -29,8 +29,18 @@ def _next_reference(organ, year):
     return f"{organ.code}-{year}-{count + 1:04d}"
 
 
-def register_proposal(actor, organ, *, title, source_type, proposer_type="", proposer_name="", category="",
-                      documents=(), **proposal_fields):
+def register_proposal(
+    actor,
+    organ,
+    *,
+    title,
+    source_type,
+    proposer_type="",
+    proposer_name="",
+    category="",
+    documents=(),
+    **proposal_fields,
+):
     """T1: register a proposal (决策建议) in PROPOSED, pinned to the organ's current rule profile."""
     if source_type not in Decision.SourceType.values:
         refuse("PROPOSAL_SOURCE_INVALID", "第十条", "建议来源不正确", f"Unknown proposal source {source_type!r}")
@@ -64,8 +74,14 @@ def register_proposal(actor, organ, *, title, source_type, proposer_type="", pro
             action="decision:register",
             obj=decision,
             decision=decision,
-            payload={"step": "T1", "to": decision.state, "title": decision.title, "source": source_type,
-                     "profile": str(profile), "organ": organ.code},
+            payload={
+                "step": "T1",
+                "to": decision.state,
+                "title": decision.title,
+                "source": source_type,
+                "profile": str(profile),
+                "organ": organ.code,
+            },
         )
         record = create_stage(ctx, Stage.INITIATION)
         attach(ctx, record, documents)
@@ -106,8 +122,16 @@ def _apply_units(ctx, lead_unit, co_units, lead_unit_change_reason):
     d.lead_unit_change_reason = lead_unit_change_reason or ""
     d.save(update_fields=["lead_unit", "lead_unit_change_reason"])
     d.co_units.set(co_units or [])
-    record_event(ctx, "decision:units", d, {"lead_unit": lead_unit.pk, "co_units": [u.pk for u in co_units or []],
-                                            "reason": lead_unit_change_reason or ""})
+    record_event(
+        ctx,
+        "decision:units",
+        d,
+        {
+            "lead_unit": lead_unit.pk,
+            "co_units": [u.pk for u in co_units or []],
+            "reason": lead_unit_change_reason or "",
+        },
+    )
 
 
 def _initiate(actor, decision, tid, *, lead_unit, co_units, lead_unit_change_reason, documents):
@@ -123,14 +147,28 @@ def _initiate(actor, decision, tid, *, lead_unit, co_units, lead_unit_change_rea
 
 def initiate(actor, decision, *, lead_unit, co_units=(), lead_unit_change_reason="", documents=()):
     """T4: the organ decides to start a listed decision and names the undertaking units (第十一条)."""
-    return _initiate(actor, decision, "T4", lead_unit=lead_unit, co_units=co_units,
-                     lead_unit_change_reason=lead_unit_change_reason, documents=documents)
+    return _initiate(
+        actor,
+        decision,
+        "T4",
+        lead_unit=lead_unit,
+        co_units=co_units,
+        lead_unit_change_reason=lead_unit_change_reason,
+        documents=documents,
+    )
 
 
 def start_without_catalogue(actor, decision, *, lead_unit, co_units=(), lead_unit_change_reason="", documents=()):
     """T3b: start a decision where the profile does not require the catalogue."""
-    return _initiate(actor, decision, "T3b", lead_unit=lead_unit, co_units=co_units,
-                     lead_unit_change_reason=lead_unit_change_reason, documents=documents)
+    return _initiate(
+        actor,
+        decision,
+        "T3b",
+        lead_unit=lead_unit,
+        co_units=co_units,
+        lead_unit_change_reason=lead_unit_change_reason,
+        documents=documents,
+    )
 
 
 def start_drafting(actor, decision):
@@ -147,9 +185,16 @@ def upload_drafting_documents(actor, decision, documents):
         return attach(ctx, ctx.decision.current_record(Stage.DRAFTING), documents)
 
 
-QUESTIONNAIRE_FIELDS = (*rules.TRIGGER_QUESTIONS, "major_interest_readjustment", "hearing_law_instrument",
-                        "hearing_law_article", "confidential_basis", "exploratory_reform", "exploratory_statement",
-                        "requires_npc_report")
+QUESTIONNAIRE_FIELDS = (
+    *rules.TRIGGER_QUESTIONS,
+    "major_interest_readjustment",
+    "hearing_law_instrument",
+    "hearing_law_article",
+    "confidential_basis",
+    "exploratory_reform",
+    "exploratory_statement",
+    "requires_npc_report",
+)
 
 
 def open_consultation(actor, decision, *, answers, documents=()):
@@ -165,8 +210,9 @@ def open_consultation(actor, decision, *, answers, documents=()):
         d.save(update_fields=list(answers))
         take_step(ctx, "T6", payload={"answers": answers})
         close_stage(ctx, d.current_record(Stage.DRAFTING), StageStatus.DONE, subject="决策草案拟订")
+        # In a re-run after T27 the new records supersede the first run's (kept, read-only).
         for stage in (Stage.PP, Stage.HEARING, Stage.EX, Stage.RA):
-            create_stage(ctx, stage)
+            create_stage(ctx, stage, supersedes=d.current_record(stage))
         return d
 
 
@@ -180,5 +226,26 @@ __all__ = [
     "start_drafting",
     "upload_drafting_documents",
     "open_consultation",
-    "lifecycle",
+    "complete_proposal_fields",
 ]
+
+
+def complete_proposal_fields(actor, decision, **fields):
+    """Fill the 第十条(二) fields of a proposal before it starts (P25: catalogue-compilation decisions)."""
+    unknown = set(fields) - set(PROPOSAL_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown proposal fields: {sorted(unknown)}")
+    with action(actor, decision, roles=[Role.GOV_OFFICE, Role.UNDERTAKING_LEAD]) as ctx:
+        d = ctx.decision
+        if d.state not in (lifecycle.PROPOSED, lifecycle.LISTED):
+            refuse(
+                "STATE_PREREQUISITE_MISSING",
+                "第十条",
+                "决策已启动，建议内容不再修改",
+                "The proposal cannot change once the decision has started",
+            )
+        for name, value in fields.items():
+            setattr(d, name, value)
+        d.save(update_fields=list(fields))
+        record_event(ctx, "decision:proposal_fields", d, fields)
+        return d

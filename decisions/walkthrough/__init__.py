@@ -40,8 +40,9 @@ def pdf_bytes(text="juece"):
 def doc(doc_type, title=None, **flags):
     """Return an Upload of a small PDF standing for one record of `doc_type`."""
     name = f"{doc_type.lower()}.pdf"
-    return Upload(doc_type=doc_type, name=name, content=pdf_bytes(f"{doc_type} {title or ''}"),
-                  title=title or "", **flags)
+    return Upload(
+        doc_type=doc_type, name=name, content=pdf_bytes(f"{doc_type} {title or ''}"), title=title or "", **flags
+    )
 
 
 @dataclass
@@ -85,10 +86,18 @@ def _org(code, name, kind, level, parent=None, **extra):
     return org
 
 
-def build_cast(code="hz", name="湖州市人民政府", level=Organisation.Level.CITY, profile="huzhou", parent=None,
-               password=None, members=6, unit_names=None):
+def build_cast(
+    code="hz",
+    name="湖州市人民政府",
+    level=Organisation.Level.CITY,
+    profile="huzhou",
+    parent=None,
+    password=None,
+    members=6,
+    unit_names=None,
+):
     """Create (or find) an organ, its office, justice bureau, units, and a user for every role."""
-    G, D, O = Organisation.Kind.GOVERNMENT, Organisation.Kind.DEPARTMENT, Organisation.Kind.OTHER
+    G, D, OTHER = Organisation.Kind.GOVERNMENT, Organisation.Kind.DEPARTMENT, Organisation.Kind.OTHER
     organ = _org(code, name, G, level, parent, profile_code=profile, meeting_members_total=members)
     short = name.replace("人民政府", "")
     office = _org(f"{code}-office", f"{short}人民政府办公室", D, level, organ)
@@ -96,9 +105,13 @@ def build_cast(code="hz", name="湖州市人民政府", level=Organisation.Level
     if organ.legality_review_dept_id is None:
         organ.legality_review_dept = justice
         organ.save(update_fields=["legality_review_dept"])
-    units = unit_names or [("dev", f"{short}发展和改革委员会"), ("eco", f"{short}生态环境局"), ("trans", f"{short}交通运输局")]
+    units = unit_names or [
+        ("dev", f"{short}发展和改革委员会"),
+        ("eco", f"{short}生态环境局"),
+        ("trans", f"{short}交通运输局"),
+    ]
     lead, *co = [_org(f"{code}-{c}", n, D, level, organ) for c, n in units]
-    third = _org(f"{code}-thinktank", f"{short}社会稳定风险评估中心(第三方)", O, level, organ)
+    third = _org(f"{code}-thinktank", f"{short}社会稳定风险评估中心(第三方)", OTHER, level, organ)
     cast = Cast(organ=organ, office=office, justice=justice, lead_unit=lead, co_units=co, third_party=third)
 
     def person(role, org, suffix=""):

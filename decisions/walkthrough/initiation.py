@@ -30,16 +30,24 @@ def propose(cast, title="市本级新能源汽车推广应用地方补助实施�
     """T1: the lead unit registers a department proposal with the 第十条(二) fields."""
     fields = {**PROPOSAL_FIELDS, **extra}
     return initiation.register_proposal(
-        cast["UNDERTAKING_LEAD"], cast.organ, title=title, source_type=source,
-        category=Decision.Category.PUBLIC_POLICY, documents=[doc(DocumentType.PROPOSAL, title)], **fields,
+        cast["UNDERTAKING_LEAD"],
+        cast.organ,
+        title=title,
+        source_type=source,
+        category=Decision.Category.PUBLIC_POLICY,
+        documents=[doc(DocumentType.PROPOSAL, title)],
+        **fields,
     )
 
 
 def initiate(cast, decision, co_units=None):
     """T4 (or T3b when no catalogue is required): the organ starts it and names the units."""
+    decision = Decision.objects.get(pk=decision.pk)  # the catalogue may have listed it meanwhile
     step = initiation.initiate if decision.state == "LISTED" else initiation.start_without_catalogue
     return step(
-        cast["GOV_OFFICE"], decision, lead_unit=cast.lead_unit,
+        cast["GOV_OFFICE"],
+        decision,
+        lead_unit=cast.lead_unit,
         co_units=cast.co_units if co_units is None else co_units,
         documents=[doc(DocumentType.START_DECISION), doc(DocumentType.STUDY_OPINION)],
     )
@@ -48,9 +56,17 @@ def initiate(cast, decision, co_units=None):
 def draft(cast, decision, answers=None):
     """T5 and T6: draft v1 with its research, mapping, consultation and explanation; open consultation."""
     decision = initiation.start_drafting(cast["UNDERTAKING_LEAD"], decision)
-    documents.add_draft_version(cast["UNDERTAKING_LEAD"], decision, doc(DocumentType.DRAFT, "v1"), change_summary="初稿")
+    documents.add_draft_version(
+        cast["UNDERTAKING_LEAD"], decision, doc(DocumentType.DRAFT, "v1"), change_summary="初稿"
+    )
     return initiation.open_consultation(
-        cast["UNDERTAKING_LEAD"], decision, answers={**QUESTIONNAIRE_NO, **(answers or {})},
-        documents=[doc(DocumentType.RESEARCH_REPORT), doc(DocumentType.LAW_POLICY_LIST),
-                   doc(DocumentType.CONSULTATION_RECORD), doc(DocumentType.DRAFT_EXPLANATION)],
+        cast["UNDERTAKING_LEAD"],
+        decision,
+        answers={**QUESTIONNAIRE_NO, **(answers or {})},
+        documents=[
+            doc(DocumentType.RESEARCH_REPORT),
+            doc(DocumentType.LAW_POLICY_LIST),
+            doc(DocumentType.CONSULTATION_RECORD),
+            doc(DocumentType.DRAFT_EXPLANATION),
+        ],
     )

@@ -49,7 +49,10 @@ def test_a_unit_of_another_organ_cannot_register_for_this_organ(cast_factory):
     here, elsewhere = cast_factory(), cast_factory()
     with pytest.raises(NotPermitted):
         initiation.register_proposal(
-            elsewhere["UNDERTAKING_LEAD"], here.organ, title="x", source_type=Decision.SourceType.DEPARTMENT,
+            elsewhere["UNDERTAKING_LEAD"],
+            here.organ,
+            title="x",
+            source_type=Decision.SourceType.DEPARTMENT,
             **walk.PROPOSAL_FIELDS,
         )
 
@@ -100,7 +103,9 @@ def test_initiation_without_lead_unit_is_refused(open_cast):
     decision = walk.propose(open_cast)
     with pytest.raises(ProcedureRefused) as refused:
         initiation.start_without_catalogue(
-            open_cast["GOV_OFFICE"], decision, lead_unit=None,
+            open_cast["GOV_OFFICE"],
+            decision,
+            lead_unit=None,
             documents=[doc(DocumentType.START_DECISION), doc(DocumentType.STUDY_OPINION)],
         )
     assert refused.value.code == "LEAD_UNIT_MISSING"
