@@ -782,6 +782,10 @@ class AgendaItem(models.Model):
     # P4: the legality-review working-day count at scheduling, and whether the calendar was provisional.
     review_working_days = models.PositiveIntegerField(_("审查工作日数"), null=True, blank=True)
     review_days_provisional = models.BooleanField(_("工作日数为暂定"), default=False)
+    review_complete_on = models.DateField(_("计算起点(材料齐全日期)"), null=True, blank=True)
+    # P4: when the year's notice is loaded, a provisional count is re-run; both counts are kept.
+    review_working_days_rechecked = models.PositiveIntegerField(_("复核后的审查工作日数"), null=True, blank=True)
+    review_rechecked_at = models.DateTimeField(null=True, blank=True)
     removed_reason = models.TextField(blank=True)
     removed_at = models.DateTimeField(null=True, blank=True)
 

@@ -14,6 +14,7 @@ not yet scheduled agenda item of that meeting, which T19 then takes up (B2a).
 """
 
 from django.db import transaction
+from django.utils import timezone
 
 from decisions import audit, lifecycle
 from decisions.models import (
@@ -259,6 +260,7 @@ def schedule_for_meeting(actor, decision, *, meeting, documents=()):
         item.stage_record = record
         item.review_working_days = getattr(count, "days", None)
         item.review_days_provisional = bool(count and count.provisional)
+        item.review_complete_on = rules.latest_opinion(d).complete_on if count is not None else None
         item.save()
         record_event(
             ctx, "meeting:schedule", item, {"meeting": meeting.pk, "stage_record": record.pk, "warnings": found}
@@ -608,3 +610,52 @@ __all__ = [
     "item_minutes",
     "close_adjustment",
 ]
+
+
+def recheck_provisional_counts(years):
+    """P4: after a holiday notice for `years` is loaded, re-run each provisional review count already used.
+
+    A step already taken is not reversed; a count that now falls short of the minimum is reported to
+    GOV_OFFICE and the LEGAL_REVIEWER (an audit event each, and the returned list), and the agenda
+    item keeps both counts for the dossier.
+    """
+    from decisions import calendar
+
+    years = set(years)
+    findings = []
+    items = AgendaItem.objects.filter(
+        review_days_provisional=True, review_complete_on__isnull=False, stage_record__isnull=False
+    ).select_related("meeting", "decision__profile")
+    for item in items:
+        span = set(range(item.review_complete_on.year, item.meeting.date.year + 1))
+        if not span & years:
+            continue
+        count = calendar.working_days_between(item.review_complete_on, item.meeting.date)
+        minimum = item.decision.profile.params["legality_review_min_working_days"]
+        short = count.days < minimum and not item.time_override_acknowledged_by_id
+        with transaction.atomic():
+            AgendaItem.objects.filter(pk=item.pk).update(
+                review_working_days_rechecked=count.days,
+                review_days_provisional=count.provisional,
+                review_rechecked_at=timezone.now(),
+            )
+            finding = {
+                "decision": item.decision.reference,
+                "agenda_item": item.pk,
+                "meeting_date": item.meeting.date,
+                "provisional_days": item.review_working_days,
+                "rechecked_days": count.days,
+                "minimum": minimum,
+                "now_short": short,
+                "notify": ["GOV_OFFICE", "LEGAL_REVIEWER"] if short else [],
+            }
+            audit.append(
+                actor=None,
+                role="SYSTEM",
+                action="calendar:recheck",
+                obj=item,
+                decision=item.decision,
+                payload=finding,
+            )
+        findings.append(finding)
+    return findings

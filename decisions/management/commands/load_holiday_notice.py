@@ -42,7 +42,18 @@ class Command(BaseCommand):
                 f" Loaded {loaded} days (days off and make-up working days) for {year}."
             )
         )
+        from decisions.services.meeting import recheck_provisional_counts
+
+        findings = recheck_provisional_counts([year])
         self.stdout.write(
-            f"请重新核算涉及{year}年的临时计算（provisional counts）。"
-            f" Provisional counts that cover {year} must now be re-run (P4)."
+            f"已复核涉及{year}年的暂定工作日计算 {len(findings)} 项。"
+            f" Re-ran {len(findings)} provisional working-day count(s) covering {year} (P4)."
         )
+        for f in findings:
+            line = (
+                f"  {f['decision']} 会议 {f['meeting_date']}: 暂定 {f['provisional_days']} → 复核 {f['rechecked_days']}"
+                f" 个工作日(最低 {f['minimum']})"
+            )
+            if f["now_short"]:
+                line += " ⚠ 审查时间不足：已通知政府办公室和合法性审查部门 / review time now short: office and reviewer warned"
+            self.stdout.write(line)
