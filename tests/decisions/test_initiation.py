@@ -141,3 +141,15 @@ def test_a_full_drafting_opens_the_four_consultation_records(open_cast):
     for stage in ("PP", "HEARING", "EX", "RA"):
         assert decision.current_record(stage).status == StageStatus.PENDING
     assert decision.current_record(Stage.DRAFTING).status == StageStatus.DONE
+
+
+def test_starting_without_a_catalogue_needs_the_decisions_category(open_cast):
+    decision = initiation.register_proposal(
+        open_cast["GOV_OFFICE"], open_cast.organ, title="未分类的事项", source_type=Decision.SourceType.LEADER
+    )
+    with pytest.raises(ProcedureRefused) as refused:
+        walk.initiate(open_cast, decision)
+    assert refused.value.codes == ["DECISION_CATEGORY_MISSING"]
+    assert "第三条第一款" in refused.value.failures[0].rule.citation
+    decision.refresh_from_db()
+    assert decision.state == "PROPOSED"
