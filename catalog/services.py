@@ -57,14 +57,14 @@ CONSULTATION_STAGES = (Stage.PP, Stage.HEARING, Stage.EX, Stage.RA)
 
 def _lock_catalogue(catalogue):
     pk = catalogue.pk if isinstance(catalogue, AnnualCatalogue) else catalogue
-    return AnnualCatalogue.objects.select_for_update().select_related("organ", "profile").get(pk=pk)
+    return AnnualCatalogue.objects.select_for_update(of=("self",)).select_related("organ", "profile").get(pk=pk)
 
 
 def _lock_adjustment(adjustment):
     pk = adjustment.pk if isinstance(adjustment, CatalogueAdjustment) else adjustment
     catalogue_id = CatalogueAdjustment.objects.values_list("catalogue_id", flat=True).get(pk=pk)
     catalogue = _lock_catalogue(catalogue_id)  # the catalogue first: its version is what publication bumps
-    locked = CatalogueAdjustment.objects.select_for_update().select_related("decision").get(pk=pk)
+    locked = CatalogueAdjustment.objects.select_for_update(of=("self",)).select_related("decision").get(pk=pk)
     locked.catalogue = catalogue
     return locked
 

@@ -313,11 +313,21 @@ class Upload:
     sealed: bool = False
 
 
+def store_upload(ctx, upload, *, record=None, **options):
+    """Store one Upload on `record` (options as for store_document) and return the document."""
+    return store_document(
+        ctx,
+        upload.doc_type,
+        upload.name,
+        upload.content,
+        record=record,
+        title=upload.title,
+        signed=upload.signed,
+        sealed=upload.sealed,
+        **options,
+    )
+
+
 def attach(ctx, record, uploads):
     """Store each upload on `record` and return the documents, in order."""
-    return [
-        store_document(
-            ctx, u.doc_type, u.name, u.content, record=record, title=u.title, signed=u.signed, sealed=u.sealed
-        )
-        for u in uploads or ()
-    ]
+    return [store_upload(ctx, u, record=record) for u in uploads or ()]

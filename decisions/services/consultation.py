@@ -51,7 +51,7 @@ from decisions.services.common import (
     record_event,
     sign_off,
     stage_manifest,
-    store_document,
+    store_upload,
 )
 
 LEAD = [Role.UNDERTAKING_LEAD]
@@ -161,16 +161,7 @@ def _document(ctx, record, upload):
         if upload.decision_id != ctx.decision.pk:
             refuse("DOSSIER_ITEM_MISSING", "B8", "所附材料不属于本决策", "The document belongs to another decision")
         return upload
-    return store_document(
-        ctx,
-        upload.doc_type,
-        upload.name,
-        upload.content,
-        record=record,
-        title=upload.title,
-        signed=upload.signed,
-        sealed=upload.sealed,
-    )
+    return store_upload(ctx, upload, record=record)
 
 
 # -- opening a sub-stage (P1) ----------------------------------------------------------------------

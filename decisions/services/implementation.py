@@ -9,6 +9,7 @@ and consultation stages, not on these, so closing IMPL, PE, ADJ or ARC creates n
 """
 
 import hashlib
+from dataclasses import replace
 
 from decisions import audit, lifecycle
 from decisions.models import (
@@ -43,7 +44,7 @@ from decisions.services.common import (
     record_event,
     sign_off,
     stage_manifest,
-    store_document,
+    store_upload,
     take_step,
 )
 from decisions.services.documents import new_draft_version
@@ -152,17 +153,7 @@ def _archive_record(ctx):
 
 def _store_archival(ctx, record, upload):
     """Store an archive record (归档目录, 移交记录), also on a closed decision (P7 (3))."""
-    return store_document(
-        ctx,
-        upload.doc_type,
-        upload.name,
-        upload.content,
-        record=record,
-        title=upload.title,
-        signed=upload.signed,
-        sealed=upload.sealed,
-        archival=True,
-    )
+    return store_upload(ctx, upload, record=record, archival=True)
 
 
 # -- T23 execution ----------------------------------------------------------------------------------
@@ -203,16 +194,7 @@ def record_execution_report(actor, decision, upload, *, period=""):
     with action(actor, decision, roles=[Role.EXECUTOR]) as ctx:
         require(rules.EXECUTION_REPORT, ctx)
         record = ctx.decision.current_record(Stage.IMPL)
-        document = store_document(
-            ctx,
-            DocumentType.EXECUTION_REPORT,
-            upload.name,
-            upload.content,
-            record=record,
-            title=upload.title,
-            signed=upload.signed,
-            sealed=upload.sealed,
-        )
+        document = store_upload(ctx, replace(upload, doc_type=DocumentType.EXECUTION_REPORT), record=record)
         record_event(ctx, "execution:report", document, {"period": period, "stage_record": record.pk})
         return document
 
@@ -222,16 +204,7 @@ def record_issue(actor, decision, upload, *, situation, description=""):
     with action(actor, decision, roles=[Role.EXECUTOR, Role.GOV_OFFICE], situation=situation) as ctx:
         require(rules.ISSUE_REPORT, ctx)
         record = ctx.decision.current_record(Stage.IMPL)
-        document = store_document(
-            ctx,
-            DocumentType.ISSUE_REPORT,
-            upload.name,
-            upload.content,
-            record=record,
-            title=upload.title,
-            signed=upload.signed,
-            sealed=upload.sealed,
-        )
+        document = store_upload(ctx, replace(upload, doc_type=DocumentType.ISSUE_REPORT), record=record)
         record_event(
             ctx,
             "execution:issue",
@@ -491,16 +464,7 @@ def add_stop_review_document(actor, decision, upload):
     with action(actor, decision, roles=[Role.LEGAL_ADVISER, Role.LEGAL_REVIEWER]) as ctx:
         require([rules.decision_in_force], ctx)
         record = _stop_record(ctx)
-        return store_document(
-            ctx,
-            upload.doc_type,
-            upload.name,
-            upload.content,
-            record=record,
-            title=upload.title,
-            signed=upload.signed,
-            sealed=upload.sealed,
-        )
+        return store_upload(ctx, upload, record=record)
 
 
 def record_stop_legality_opinion(

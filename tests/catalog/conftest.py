@@ -1,4 +1,4 @@
-"""Fixtures of the catalogue tests: copied from tests/decisions/conftest.py (organs, casts, profile variants)."""
+"""Catalogue test helpers; organs, casts and profile variants come from tests/conftest.py."""
 
 from datetime import timedelta
 
@@ -8,7 +8,6 @@ from django.utils import timezone
 from catalog import rules as catalogue_rules
 from catalog import services
 from catalog.models import AnnualCatalogue, CatalogueAdjustment, CatalogueDocument, CatalogueEntry
-from decisions import profiles
 from decisions.models import (
     AuditEvent,
     Decision,
@@ -16,51 +15,14 @@ from decisions.models import (
     DocumentType,
     HandoverTask,
     Position,
-    RuleProfile,
     StageRecord,
 )
 from decisions.rules import ProcedureRefused
-from decisions.walkthrough import build_cast, doc
 from decisions.walkthrough import consultation as consult_walk
+from decisions.walkthrough import doc
 from decisions.walkthrough import initiation as walk
 from decisions.walkthrough import legality as legality_walk
 from decisions.walkthrough import meeting as meeting_walk
-
-
-@pytest.fixture
-def profile_variant(db):
-    """Return a factory: a new profile code derived from a shipped one with some parameters changed."""
-    made = []
-
-    def make(base="huzhou", **overrides):
-        params = {**profiles.resolved_params(base), **overrides}
-        code = f"{base}-cat-{len(made) + 1}"
-        profile = RuleProfile.objects.create(code=code, version=1, name=code, params=params)
-        made.append(profile)
-        return profile
-
-    return make
-
-
-@pytest.fixture
-def cast_factory(db):
-    """Return a factory of organs with one user per role; `profile` may name a variant's code."""
-    counter = iter(range(1, 1000))
-
-    def make(profile="huzhou", **kwargs):
-        n = next(counter)
-        kwargs.setdefault("code", f"cat{n}")
-        kwargs.setdefault("name", f"目录{n}市人民政府")
-        return build_cast(profile=profile, **kwargs)
-
-    return make
-
-
-@pytest.fixture
-def cast(cast_factory):
-    """An organ under the huzhou profile (the catalogue is required)."""
-    return cast_factory()
-
 
 # -- catalogue helpers ---------------------------------------------------------------------------
 

@@ -32,7 +32,8 @@ def test_each_step_is_refused_with_a_named_rule_from_every_state_the_table_does_
         decision = _force_state(decision, state)
         ctx = Context(decision=decision, actor=open_cast["GOV_OFFICE"], role=step.roles[0])
         failures = lifecycle.check(decision, tid, ctx)
-        if state in lifecycle.CLOSED_STATES and tid != "T30":
+        archiving = tid == "T30" and state in step.sources  # the one step a closed decision still takes
+        if state in lifecycle.CLOSED_STATES and not archiving:
             assert [f.code for f in failures] == ["DECISION_CLOSED"], (tid, state)
         elif state not in step.sources:
             assert failures, (tid, state)
