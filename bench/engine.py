@@ -97,7 +97,7 @@ def main():
 
     vendor = connection.vendor
     lines = [
-        f"\n## {args.label} ({vendor}, {time.strftime('%Y-%m-%d %H:%M')})\n",
+        f"\n## {args.label} ({vendor}, {time.strftime('%Y-%m-%d %H:%M')} Asia/Shanghai, {os.cpu_count()} cores)\n",
         f"- steps/s (T1, T3b, T5, T6 with uploads, audit events and 2 sign-offs per decision; "
         f"{args.decisions} decisions × {args.runs} runs): median **{statistics.median(rates):.1f}** "
         f"(min {min(rates):.1f}, max {max(rates):.1f}); median {statistics.median(per_decision) * 1000:.0f} ms per decision\n",
