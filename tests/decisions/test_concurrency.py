@@ -1,38 +1,14 @@
 """Concurrent steps on PostgreSQL, each thread with its own connection (row locks are real only there)."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from decisions import audit
 from decisions.models import AuditEvent
 from decisions.services import initiation
 from decisions.walkthrough import initiation as walk
+from tests.threads import run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_together(functions):
-    """Run each function in its own thread, started together; return (results, errors)."""
-    barrier = threading.Barrier(len(functions))
-    results, errors = [None] * len(functions), [None] * len(functions)
-
-    def runner(i, fn):
-        try:
-            barrier.wait()
-            results[i] = fn()
-        except Exception as exc:  # collected and asserted by the test
-            errors[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i, fn)) for i, fn in enumerate(functions)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results, errors
 
 
 def test_twenty_concurrent_steps_across_decisions_leave_a_valid_chain(open_cast):

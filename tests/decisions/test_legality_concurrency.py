@@ -1,11 +1,9 @@
 """Two reviewers issue an opinion on the same decision at once: exactly one wins (PostgreSQL row locks)."""
 
-import threading
 from datetime import date
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
 
 from decisions import audit
 from decisions.models import AuditEvent, LegalityReview, Role, RoleAssignment, SignOff, Stage
@@ -15,30 +13,9 @@ from decisions.services import documents, legality
 from decisions.walkthrough import consultation, doc
 from decisions.walkthrough import initiation as walk
 from decisions.walkthrough import legality as lr
+from tests.threads import run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_together(functions):
-    """Run each function in its own thread and connection, released together; return (results, errors)."""
-    barrier = threading.Barrier(len(functions))
-    results, errors = [None] * len(functions), [None] * len(functions)
-
-    def runner(i, fn):
-        try:
-            barrier.wait()
-            results[i] = fn()
-        except Exception as exc:  # collected and asserted by the test
-            errors[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i, fn)) for i, fn in enumerate(functions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results, errors
 
 
 @pytest.mark.parametrize("outcomes", [("LAWFUL", "LAWFUL"), ("LAWFUL", "UNLAWFUL")])
