@@ -7,7 +7,7 @@ for a decision depends on how that organisation stands to the decision.
 
 from django.db.models import Q
 
-from decisions.models import Decision, Organisation, Role, RoleAssignment
+from decisions.models import Role, RoleAssignment
 from decisions.rules import Failure, ProcedureRefused, Rule
 
 # Roles whose holder acts for the decision organ itself.
@@ -97,21 +97,3 @@ def require_organ_role(user, organ, allowed):
         if role in held or role == Role.PUBLIC:
             return role
     raise not_permitted(allowed)
-
-
-def decisions_visible_to(user):
-    """Return the decisions `user` may read: those of organs where they hold any role, and below."""
-    if user.is_superuser:
-        return Decision.objects.all()
-    org_ids = set(RoleAssignment.objects.filter(user=user).values_list("organisation_id", flat=True))
-    organs = set()
-    for org in Organisation.objects.filter(pk__in=org_ids):
-        organs.add(org.pk)
-        if org.parent_id:
-            organs.add(org.parent_id)
-    descendants = set(
-        Organisation.objects.filter(parent_id__in=organs, kind=Organisation.Kind.GOVERNMENT).values_list(
-            "pk", flat=True
-        )
-    )
-    return Decision.objects.filter(organ_id__in=organs | descendants)
