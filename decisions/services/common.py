@@ -98,14 +98,18 @@ def open_stage(ctx, record):
     return record
 
 
-def close_stage(ctx, record, how, *, outcome="", reason_code="", reason_text="", subject=None):
+def close_stage(
+    ctx, record, how, *, outcome="", reason_code="", reason_text="", subject=None, version=None, extra=None
+):
     """Close a record (complete / not triggered / waived), sign it off and audit both.
 
-    P8: the sign-off stores the hash of what it signs; the stage closes with it.
+    P8: the sign-off stores the hash of what it signs; the stage closes with it. `version` pins a
+    record closed straight from PENDING (default: the current draft); `extra` returns more content
+    for the sign-off (the minutes of a meeting …), read once the record is closed.
     """
     if how == StageStatus.DONE:
         if record.status == StageStatus.PENDING:
-            record.open(ctx.decision.current_draft, ctx.now)
+            record.open(version or ctx.decision.current_draft, ctx.now)
         record.complete(ctx.now, outcome)
     elif how == StageStatus.NOT_TRIGGERED:
         record.close_not_triggered(reason_code, reason_text, ctx.now, ctx.decision.current_draft)
@@ -126,7 +130,8 @@ def close_stage(ctx, record, how, *, outcome="", reason_code="", reason_text="",
             "draft": _draft_no(record),
         },
     )
-    signoff = sign_off(ctx, record, subject or f"{record.get_stage_display()} {record.get_status_display()}")
+    manifest = {**stage_manifest(record), **extra()} if extra else None
+    signoff = sign_off(ctx, record, subject or f"{record.get_stage_display()} {record.get_status_display()}", manifest)
     create_handover_tasks(ctx, record)
     return signoff
 

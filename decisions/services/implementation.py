@@ -38,6 +38,7 @@ from decisions.rules import meeting as meeting_rules
 from decisions.services.common import (
     action,
     attach,
+    close_stage,
     create_handover_tasks,
     create_stage,
     freeze_stage,
@@ -69,28 +70,10 @@ def _start(ctx, record, version):
 
 
 def _close(ctx, record, *, outcome, subject, version=None, extra=None):
-    """Complete a record of this area and sign it off (P8), without co-unit hand-over tasks.
-
-    `extra` returns more content for the sign-off's manifest, read once the record is closed.
-    """
-    if record.status == StageStatus.PENDING:
-        record.open(version or ctx.decision.in_force_version or ctx.decision.current_draft, ctx.now)
-    record.complete(ctx.now, outcome)
-    record.save()
-    record_event(
-        ctx,
-        "stage:close",
-        record,
-        {
-            "stage": record.stage,
-            "status": record.status,
-            "outcome": outcome,
-            "reason_code": "",
-            "draft": record.draft_version.number if record.draft_version_id else None,
-        },
-    )
-    manifest = {**stage_manifest(record), **extra()} if extra else None
-    return sign_off(ctx, record, subject, manifest=manifest)
+    """Complete a record of this area and sign it off (P8); a record closed from PENDING is pinned
+    to `version`, else the text in force, else the current draft. These stages get no hand-over tasks."""
+    version = version or ctx.decision.in_force_version or ctx.decision.current_draft
+    return close_stage(ctx, record, StageStatus.DONE, outcome=outcome, subject=subject, version=version, extra=extra)
 
 
 def _frozen_manifest(record):

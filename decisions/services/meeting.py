@@ -25,6 +25,7 @@ from decisions.models import (
     Position,
     Role,
     Stage,
+    StageStatus,
 )
 from decisions.permissions import require_organ_role, roles_for
 from decisions.rules import meeting as rules
@@ -33,13 +34,11 @@ from decisions.rules.facts import filled, live_record, param
 from decisions.services.common import (
     action,
     attach,
-    create_handover_tasks,
+    close_stage,
     create_stage,
     freeze_stage,
     open_stage,
     record_event,
-    sign_off,
-    stage_manifest,
     take_step,
 )
 from decisions.services.documents import new_draft_version
@@ -436,24 +435,14 @@ def minutes(decision):
 
 def _close_cd_record(ctx, item, outcome):
     """Close the agenda item's CD record and sign it off; the signed content includes the minutes (P8, 第三十条)."""
-    record = item.stage_record
-    record.complete(ctx.now, outcome)
-    record.save()
-    record_event(
+    return close_stage(
         ctx,
-        "stage:close",
-        record,
-        {
-            "stage": record.stage,
-            "status": record.status,
-            "outcome": outcome,
-            "draft": record.draft_version.number if record.draft_version_id else None,
-        },
+        item.stage_record,
+        StageStatus.DONE,
+        outcome=outcome,
+        subject=f"集体讨论决定 {Position(outcome).label}",
+        extra=lambda: {"minutes": item_minutes(item)},
     )
-    manifest = {**stage_manifest(record), "minutes": item_minutes(item)}
-    signoff = sign_off(ctx, record, f"集体讨论决定 {Position(outcome).label}", manifest=manifest)
-    create_handover_tasks(ctx, record)
-    return signoff
 
 
 def record_meeting_outcome(
