@@ -96,6 +96,8 @@ class Context:
     params: dict = field(default_factory=dict)
     now: datetime = field(default_factory=timezone.now)
     target: Any = None  # the object an action is about (a stage record, a catalogue …)
+    # Every rule evaluated in this action, in order, with its result: the dossier's guard table (B8).
+    evaluated: list = field(default_factory=list)
 
     def __getattr__(self, name):
         # Action input reads as attributes: ctx.meeting, ctx.reason …
@@ -118,12 +120,19 @@ class Context:
 
 def evaluate(rules, ctx):
     """Return the failures of `rules` against `ctx`, in order; warnings are left out."""
-    return [Failure(rule) for rule in rules if not rule.warning and not rule.holds(ctx)]
+    return [Failure(rule) for rule in rules if not rule.warning and not _holds(rule, ctx)]
 
 
 def warnings(rules, ctx):
     """Return the warning rules that do not hold."""
-    return [Failure(rule) for rule in rules if rule.warning and not rule.holds(ctx)]
+    return [Failure(rule) for rule in rules if rule.warning and not _holds(rule, ctx)]
+
+
+def _holds(rule, ctx):
+    held = rule.holds(ctx)
+    if isinstance(ctx, Context):
+        ctx.evaluated.append((rule, held))
+    return held
 
 
 def require(rules, ctx):

@@ -17,6 +17,7 @@ from django.db import transaction
 from decisions import audit, lifecycle
 from decisions.models import (
     CLOSED_STAGE_STATUSES,
+    AuditEvent,
     Decision,
     Document,
     DocumentType,
@@ -28,6 +29,7 @@ from decisions.models import (
 )
 from decisions.permissions import require_role
 from decisions.rules import Context, ProcedureRefused, refuse
+from decisions.signals import stage_signed_off
 
 
 @contextmanager
@@ -190,8 +192,13 @@ def stage_manifest(record):
 
 
 def sign_off(ctx, record, subject, manifest=None, supersedes=None):
-    """Record who signed what, in which role, when, with the SHA-256 of what was signed."""
-    manifest = audit.normalise(manifest if manifest is not None else stage_manifest(record))
+    """Record who signed what, in which role, when, with the SHA-256 of what was signed.
+
+    What is signed is the stage's manifest plus its context (signing_context): everything the
+    dossier's cover sheet shows. The dossier embeds this manifest, so its hash binds the PDF.
+    """
+    manifest = manifest if manifest is not None else stage_manifest(record)
+    manifest = audit.normalise({**manifest, **signing_context(ctx, record, subject)})
     digest = hashlib.sha256(audit.canonical(manifest).encode()).hexdigest()
     signoff = SignOff.objects.create(
         decision=ctx.decision,
@@ -207,7 +214,81 @@ def sign_off(ctx, record, subject, manifest=None, supersedes=None):
     record_event(
         ctx, "signoff", signoff, {"subject": subject, "sha256": digest, "stage_record": getattr(record, "pk", None)}
     )
+    if isinstance(record, StageRecord):
+        # The dossier is requested in this transaction: a rolled-back close requests nothing.
+        stage_signed_off.send(sender=SignOff, signoff=signoff, record=record)
     return signoff
+
+
+def signing_context(ctx, record, subject):
+    """Return what the cover sheet adds to a stage's manifest (B8): who, under which rules, after what."""
+    decision = ctx.decision
+    previous = decision.signoffs.select_related("user").order_by("-id").first()
+    return {
+        "subject": subject,
+        "signed_at": ctx.now,
+        "signer": {"user": ctx.actor.get_username() if ctx.actor else "system", "role": ctx.role},
+        "decision_info": {
+            "reference": decision.reference,
+            "title": decision.title,
+            "organ": decision.organ.name,
+            "lead_unit": decision.lead_unit.name if decision.lead_unit_id else "",
+            "state": decision.state,
+        },
+        "catalogue_entries": [
+            {"catalogue": str(e.catalogue), "key": str(e.key), "seq_no": e.seq_no, "name": e.name}
+            for e in decision.catalogue_entries.filter(valid_to__isnull=True).select_related("catalogue")
+        ],
+        "profile": {"code": decision.profile.code, "version": decision.profile.version, "name": decision.profile.name},
+        "guards": [
+            {
+                "rule": rule.name,
+                "code": rule.code,
+                "article": rule.citation,
+                "zh": rule.zh,
+                "held": held,
+                "warning": rule.warning,
+            }
+            for rule, held in _unique_evaluations(ctx)
+        ],
+        "actors": stage_actors(record),
+        "previous_signoff": previous
+        and {
+            "id": previous.pk,
+            "subject": previous.subject,
+            "user": previous.user.get_username(),
+            "role": previous.role,
+            "at": previous.at,
+            "sha256": previous.content_sha256,
+        },
+    }
+
+
+def _unique_evaluations(ctx):
+    """Return each rule once, with its last result (a rule may be asked again after an upload)."""
+    seen = {}
+    for rule, held in getattr(ctx, "evaluated", ()):
+        seen.pop(rule.name, None)
+        seen[rule.name] = (rule, held)
+    return list(seen.values())
+
+
+def stage_actors(record):
+    """Return each person who acted on `record`, in the role they acted in, with what they did."""
+    if not isinstance(record, StageRecord):
+        return []
+    document_ids = {str(pk) for pk in record.documents.values_list("pk", flat=True)}
+    actors = {}
+    events = AuditEvent.objects.filter(decision_id_ref=record.decision_id).order_by("seq")
+    for event in events.only("actor_label", "role", "action", "object_type", "object_id", "payload"):
+        own = event.object_type == StageRecord._meta.label and event.object_id == str(record.pk)
+        touches = event.object_type == Document._meta.label and event.object_id in document_ids
+        if not (own or touches or (event.payload or {}).get("stage_record") == record.pk):
+            continue
+        entry = actors.setdefault((event.actor_label, event.role), [])
+        if event.action not in entry:
+            entry.append(event.action)
+    return [{"actor": label, "role": role, "actions": done} for (label, role), done in actors.items()]
 
 
 # -- documents ----------------------------------------------------------------------------------

@@ -1,0 +1,214 @@
+"""Dossier benchmark: what our pipeline adds to WeasyPrint, assembling against rendering whole,
+archive size, worker memory over 100 renders, and a 50-decision catalogue bundle.
+
+Run through `bench/run-dossiers`, which prepares a fresh SQLite database and appends the figures
+to bench/results.md. Not a test: nothing here asserts a time.
+"""
+
+import argparse
+import io
+import os
+import re
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+import pikepdf  # noqa: E402
+from weasyprint import HTML  # noqa: E402
+
+from decisions.models import RuleProfile  # noqa: E402
+from decisions.walkthrough import build_cast, consultation, legality, meeting  # noqa: E402
+from decisions.walkthrough import implementation as walk_impl  # noqa: E402
+from decisions.walkthrough import initiation as walk  # noqa: E402
+from reports import archive, dossiers, pdf, queries  # noqa: E402
+from reports.models import Dossier  # noqa: E402
+
+
+def open_profile():
+    params = dict(RuleProfile.objects.get(code="huzhou", version=1).params, catalogue_required=False)
+    profile, _ = RuleProfile.objects.get_or_create(
+        code="bench-open", version=1, defaults={"name": "bench", "params": params}
+    )
+    return profile
+
+
+def archived_decision(cast, title):
+    """A decision through every stage to ARCHIVED, with its stage dossiers rendered."""
+    decision = walk.draft(cast, walk.initiate(cast, walk.propose(cast, title=title), co_units=[]))
+    decision = consultation.consult(cast, decision, expert=True, risk=True)
+    decision = legality.to_ready_for_meeting(cast, legality.review(cast, decision))
+    decision = walk_impl.implement(cast, meeting.publish(cast, meeting.decide(cast, decision)))
+    decision = walk_impl.archive(cast, decision)
+    return decision
+
+
+def timed(fn, runs):
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), result
+
+
+def rss_mb():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def body_of(html):
+    return re.search(r"<body>(.*)</body>", html, re.S).group(1)
+
+
+def whole_html(decision, sources):
+    """One HTML document holding the archive cover, every stage dossier and the audit appendix."""
+    from django.template.loader import render_to_string
+
+    style = re.search(r"<head>(.*)</head>", sources[0].html, re.S).group(1)
+    rows = archive.archive_parts(decision)
+    events = queries.audit_trail(decision)
+    cover = render_to_string(
+        "reports/archive_cover.html",
+        {**archive._cover_context(decision, rows, events), "toc": rows, "fonts": pdf.font_css()},
+    )
+    appendix = render_to_string(
+        "reports/audit_trail.html",
+        {
+            "reference": decision.reference,
+            "events": [
+                {**e, "time": queries.local(e["at"]), "role_label": queries.role_label(e["role"])} for e in events
+            ],
+            "fonts": pdf.font_css(),
+        },
+    )
+    parts = [body_of(cover), *(body_of(s.html) for s in sources), body_of(appendix)]
+    joined = "".join(f"<div class='part'>{part}</div>" for part in parts)
+    return f"<!DOCTYPE html><html lang='zh-CN'><head>{style}</head><body>{joined}</body></html>"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--label", default="SQLite")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--renders", type=int, default=100)
+    parser.add_argument("--catalogue", type=int, default=50)
+    args = parser.parse_args()
+
+    open_profile()
+    cast = build_cast(code="bench", name="基准市人民政府", profile="bench-open")
+    decision = archived_decision(cast, "基准测试：全流程决策事项")
+    dossiers.render_pending(decision)
+    stage = {d.stage_record_id: d for d in Dossier.objects.filter(decision=decision, kind=Dossier.Kind.STAGE)}
+    largest = max(stage.values(), key=lambda d: d.pages)
+    lines = [f"\n## Dossiers — {args.label}, {time.strftime('%Y-%m-%d %H:%M')} (median of {args.runs})\n"]
+
+    # (1) a typical stage dossier: our pipeline against a plain WeasyPrint render of the same HTML
+    source = pdf.stage_dossier_source(largest.signoff)
+    plain_t, plain = timed(
+        lambda: HTML(string=source.html).write_pdf(pdf_variant=pdf.PDF_VARIANT, attachments=[]), args.runs
+    )
+    ours_t, ours = timed(lambda: pdf.stage_dossier_pdf(largest.signoff), args.runs)
+    plain_pages = len(pikepdf.open(io.BytesIO(plain)).pages)
+    lines.append(
+        f"- (1) stage dossier ({largest.stage_record.get_stage_display()}, {ours.pages} pages): pipeline "
+        f"{ours_t:.2f} s vs plain WeasyPrint render of the same HTML ({plain_pages} pages) {plain_t:.2f} s: "
+        f"**ratio {ours_t / plain_t:.2f}** (target ≤ 1.10)"
+    )
+
+    # (2)(3) the archive dossier assembled from stored stage PDFs against rendering it whole
+    sources = [
+        pdf.stage_dossier_source(stage[r["record"]].signoff) for r in archive.archive_parts(decision) if r["dossier"]
+    ]
+    html = whole_html(decision, sources)
+    attachments = [a for s in sources for a in s.attachments]
+    whole_t, whole = timed(lambda: pdf.render_html(html, attachments=attachments), max(1, args.runs // 2))
+    assembled_t, assembled = timed(lambda: archive.archive_dossier_pdf(decision), args.runs)
+    whole_pages = len(pikepdf.open(io.BytesIO(whole)).pages)
+    lines.append(
+        f"- (2) archive dossier assembled from {len(sources)} stored stage PDFs ({assembled.pages} pages): "
+        f"{assembled_t:.2f} s vs rendering it whole ({whole_pages} pages) {whole_t:.2f} s: "
+        f"**{assembled_t / whole_t:.3f} of the whole render** ({whole_t / assembled_t:.0f}× faster; target ≤ 0.10)"
+    )
+    lines.append(
+        f"- (3) archive dossier size {len(assembled.content) / 2**20:.2f} MiB vs whole render "
+        f"{len(whole) / 2**20:.2f} MiB: **{len(assembled.content) / len(whole):.2f}×** (target ≤ 1.5×); "
+        f"naive concatenation of the stored parts: {naive_size(decision) / len(whole):.2f}×"
+    )
+
+    # (4) one worker process over many consecutive renders: time and memory stay flat
+    times, rss = [], []
+    for _ in range(args.renders):
+        started = time.perf_counter()
+        pdf.stage_dossier_pdf(largest.signoff)
+        times.append(time.perf_counter() - started)
+        rss.append(rss_mb())
+    head, tail = statistics.median(times[:10]), statistics.median(times[-10:])
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    lines.append(
+        f"- (4) {args.renders} consecutive renders in one process: median of the first 10 {head:.2f} s, "
+        f"of the last 10 {tail:.2f} s (**×{tail / head:.2f}**); RSS after render 10 {rss[9]:.0f} MiB, "
+        f"after render {args.renders} {rss[-1]:.0f} MiB (**{rss[-1] - rss[9]:+.0f} MiB**); peak RSS {peak:.0f} MiB"
+    )
+
+    # (5) a catalogue of N decisions: dossiers rendered, then the BagIt bundle exported and verified
+    lines.append(catalogue_bundle(cast, args.catalogue))
+    text = "\n".join(lines) + "\n"
+    print(text)
+    with open(Path(__file__).parent / "results.md", "a") as results:
+        results.write(text)
+
+
+def naive_size(decision):
+    merged = pikepdf.new()
+    for row in archive.archive_parts(decision):
+        if row["dossier"]:
+            with row["dossier"].file.open("rb") as stored:
+                merged.pages.extend(pikepdf.open(io.BytesIO(stored.read())).pages)
+    return len(pdf.save(merged))
+
+
+def catalogue_bundle(cast, count):
+    try:
+        from reports import bundle
+    except ImportError:
+        return "- (5) catalogue bundle: not measured (reports.bundle missing)"
+    from catalog import walkthrough as catalog_walk
+
+    started = time.perf_counter()
+    made = [walk.propose(cast, title=f"基准目录事项 {i}") for i in range(count)]
+    catalogue = catalog_walk.publish_catalogue(cast, decisions=made)
+    for decision in made:
+        walk.draft(cast, walk.initiate(cast, decision, co_units=[]))
+    setup = time.perf_counter() - started
+    started = time.perf_counter()
+    rendered = dossiers.render_pending()
+    render_t = time.perf_counter() - started
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / "catalogue.zip"
+        started = time.perf_counter()
+        bundle.export_catalogue_bundle(cast["SUPERVISOR"], catalogue, target)
+        export_t = time.perf_counter() - started
+        started = time.perf_counter()
+        report = bundle.verify_bundle(target)
+        verify_t = time.perf_counter() - started
+        size = target.stat().st_size
+    return (
+        f"- (5) catalogue of {count} decisions (initiation and drafting dossiers, {len(rendered)} dossiers): "
+        f"procedure {setup:.1f} s, rendering {render_t:.1f} s ({render_t / max(len(rendered), 1):.2f} s per dossier), "
+        f"**export {export_t:.1f} s**, bundle {size / 2**20:.1f} MiB, verify {verify_t:.1f} s "
+        f"({'intact' if report.ok else 'NOT intact'})"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""Render the queued dossiers now, show where they stand, or requeue failed and interrupted renders."""
+
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from decisions.models import Decision
+from reports import dossiers
+from reports.models import Dossier
+from reports.progress import Progress
+
+
+class Command(BaseCommand):
+    help = "生成排队中的案卷并显示进度；--status 查看案卷状态；--wait 等待 pdf 工作进程完成。 Render queued dossiers."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--decision", help="决策编号或 ID (decision reference or id)")
+        parser.add_argument("--status", action="store_true", help="只显示状态 (only show where the dossiers stand)")
+        parser.add_argument("--wait", action="store_true", help="等待 db_worker 生成 (wait for the pdf workers)")
+        parser.add_argument("--timeout", type=int, default=600, help="--wait 的最长秒数")
+        parser.add_argument("--retry-failed", action="store_true", help="重新排队生成失败的案卷")
+
+    def handle(self, *args, decision=None, status=False, wait=False, timeout=600, retry_failed=False, **options):
+        target = _decision(decision) if decision else None
+        recovered = dossiers.recover_stalled()
+        if recovered:
+            self.stderr.write(f"重新排队中断的案卷 {len(recovered)} 份 (requeued {len(recovered)} interrupted renders)")
+        if retry_failed:
+            self.stdout.write(f"重新排队失败的案卷 {dossiers.retry_failed(target)} 份")
+        if status:
+            return self._status(target)
+        if wait:
+            return self._wait(target, timeout)
+        progress = Progress(self.stderr)
+        done = dossiers.render_pending(target, progress=progress)
+        progress.close()
+        failed = [d for d in done if d.status != Dossier.Status.DONE]
+        self.stdout.write(f"已生成 {len(done) - len(failed)} 份案卷 (rendered {len(done) - len(failed)} dossiers)")
+        for dossier in failed:
+            self.stderr.write(f"{dossier}: {dossier.error.splitlines()[-1] if dossier.error else ''}")
+        if failed:
+            raise CommandError(f"{len(failed)} 份案卷未生成，将自动重试 ({len(failed)} dossiers not rendered yet)")
+        return None
+
+    def _status(self, target):
+        rows = Dossier.objects.select_related("decision", "stage_record").order_by("decision_id", "id")
+        if target is not None:
+            rows = rows.filter(decision=target)
+        for dossier in rows:
+            tail = dossier.sha256 or (dossier.error.splitlines()[-1] if dossier.error else "")
+            self.stdout.write(f"{dossier}\t{dossier.pages or '-'} 页\t{tail}")
+
+    def _wait(self, target, timeout):
+        pending = Dossier.objects.exclude(status__in=[Dossier.Status.DONE, Dossier.Status.FAILED])
+        if target is not None:
+            pending = pending.filter(decision=target)
+        total = pending.count()
+        progress = Progress(self.stderr)
+        deadline = time.monotonic() + timeout
+        while (left := pending.count()) and time.monotonic() < deadline:
+            progress(total - left, total, "等待 pdf 工作进程 (waiting for the pdf workers)")
+            time.sleep(1)
+        progress(total - left, total, "完成" if not left else "超时")
+        progress.close()
+        if left:
+            raise CommandError(f"仍有 {left} 份案卷未生成：db_worker --queue-name pdf 是否在运行？")
+
+
+def _decision(value):
+    lookup = {"pk": int(value)} if value.isdigit() else {"reference": value}
+    try:
+        return Decision.objects.get(**lookup)
+    except Decision.DoesNotExist:
+        raise CommandError(f"没有决策 {value} (no such decision)") from None

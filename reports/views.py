@@ -1,0 +1,152 @@
+"""Pages for dossiers and auditor exports: thin views over reports.dossiers and reports.exports."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import FileResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from catalog.models import AnnualCatalogue
+from decisions import audit
+from decisions.models import Decision
+from decisions.permissions import NotPermitted, require_organ_role, require_role
+from decisions.queries import READERS
+from reports import archive, bundle, dossiers, exports
+from reports.models import BundleExport, Dossier
+
+DOSSIER_READERS = (*READERS, *dossiers.PREVIEWERS)
+
+
+def _gate(user, decision, roles=DOSSIER_READERS):
+    try:
+        return require_role(user, decision, roles)
+    except NotPermitted as refused:
+        raise PermissionDenied(str(refused)) from refused
+
+
+@login_required
+def decision_dossiers(request, reference):
+    """The dossiers of one decision: each stage's versions and status, the archive dossier, export."""
+    decision = get_object_or_404(Decision.objects.select_related("organ", "lead_unit"), reference=reference)
+    _gate(request.user, decision)
+    rows = []
+    for record in sorted(
+        decision.stage_records.all(), key=lambda r: (archive.queries.STAGE_ORDER[r.stage], r.round or 0, r.pk)
+    ):
+        versions = list(Dossier.objects.filter(stage_record=record).order_by("-version"))
+        rows.append({"record": record, "versions": versions})
+    archive_versions = list(Dossier.objects.filter(decision=decision, kind=Dossier.Kind.ARCHIVE).order_by("-version"))
+    every = Dossier.objects.filter(decision=decision)
+    waiting = every.filter(status__in=[Dossier.Status.PENDING, Dossier.Status.RENDERING]).count()
+    total = every.count()
+    context = {
+        "decision": decision,
+        "rows": rows,
+        "archive_versions": archive_versions,
+        "waiting": waiting,
+        "total": total,
+        "rendered": every.filter(status=Dossier.Status.DONE).count(),
+        "may_export": _holds(request.user, decision, READERS),
+    }
+    return render(request, "reports/web/decision_dossiers.html", context)
+
+
+def _holds(user, decision, roles):
+    try:
+        require_role(user, decision, roles)
+    except NotPermitted:
+        return False
+    return True
+
+
+@login_required
+def dossier_file(request, pk):
+    """Serve one stored dossier PDF to someone who may read the decision; the download is audited."""
+    dossier = get_object_or_404(Dossier.objects.select_related("decision"), pk=pk, status=Dossier.Status.DONE)
+    role = _gate(request.user, dossier.decision)
+    with transaction.atomic():
+        audit.append(
+            actor=request.user,
+            role=role,
+            action="dossier:download",
+            obj=dossier,
+            decision=dossier.decision,
+            payload={"sha256": dossier.sha256, "version": dossier.version},
+        )
+    return FileResponse(dossier.file.open("rb"), content_type="application/pdf", filename=dossier.filename)
+
+
+@login_required
+@require_POST
+def export_decision(request, reference):
+    decision = get_object_or_404(Decision, reference=reference)
+    try:
+        export = exports.request_export(request.user, decision=decision)
+    except NotPermitted as refused:
+        raise PermissionDenied(str(refused)) from refused
+    return redirect("reports:export", pk=export.pk)
+
+
+@login_required
+@require_POST
+def export_catalogue(request, pk):
+    catalogue = get_object_or_404(AnnualCatalogue, pk=pk)
+    try:
+        export = exports.request_export(request.user, catalogue=catalogue)
+    except NotPermitted as refused:
+        raise PermissionDenied(str(refused)) from refused
+    return redirect("reports:export", pk=export.pk)
+
+
+@login_required
+def export_index(request):
+    """The user's exports, and the catalogues they may export whole."""
+    catalogues = []
+    for catalogue in AnnualCatalogue.objects.select_related("organ").order_by("-year", "organ__name"):
+        try:
+            require_organ_role(request.user, catalogue.organ, bundle.CATALOGUE_ROLES)
+        except NotPermitted:
+            continue
+        catalogues.append(catalogue)
+    mine = BundleExport.objects.filter(requested_by=request.user).select_related("decision", "catalogue")[:50]
+    return render(request, "reports/web/exports.html", {"catalogues": catalogues, "exports": mine})
+
+
+def _own_export(request, pk):
+    export = get_object_or_404(BundleExport.objects.select_related("decision", "catalogue"), pk=pk)
+    if export.requested_by_id != request.user.pk:
+        raise PermissionDenied("只能查看本人发起的导出 (only your own exports)")
+    return export
+
+
+@login_required
+def export_detail(request, pk):
+    return render(request, "reports/web/export.html", {"export": _own_export(request, pk)})
+
+
+@login_required
+def export_progress(request, pk):
+    export = _own_export(request, pk)
+    return JsonResponse(
+        {
+            "status": export.status,
+            "status_label": export.get_status_display(),
+            "done": export.done,
+            "total": export.total,
+            "percent": export.percent,
+            "label": export.label,
+            "error": export.error,
+            "sha256": export.sha256,
+        }
+    )
+
+
+@login_required
+def export_file(request, pk):
+    export = _own_export(request, pk)
+    if export.status != BundleExport.Status.DONE:
+        raise PermissionDenied("导出尚未完成 (the export is not finished)")
+    return FileResponse(
+        export.file.open("rb"), content_type="application/zip", filename=export.file.name.split("/")[-1]
+    )
