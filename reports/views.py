@@ -109,8 +109,14 @@ def export_index(request):
         except NotPermitted:
             continue
         catalogues.append(catalogue)
+    readable = [
+        d
+        for d in Decision.objects.select_related("organ").order_by("-id")[:500]
+        if _holds(request.user, d, DOSSIER_READERS)
+    ]
     mine = BundleExport.objects.filter(requested_by=request.user).select_related("decision", "catalogue")[:50]
-    return render(request, "reports/web/exports.html", {"catalogues": catalogues, "exports": mine})
+    context = {"catalogues": catalogues, "exports": mine, "decisions": readable}
+    return render(request, "reports/web/exports.html", context)
 
 
 def _own_export(request, pk):

@@ -101,3 +101,29 @@ def test_a_failed_export_says_why(client, open_cast, drafted, monkeypatch):
     assert export.status == BundleExport.Status.FAILED and "磁盘已满" in export.error and not export.file
     client.force_login(open_cast[Role.SUPERVISOR])
     assert "磁盘已满" in client.get(reverse("reports:export", args=[export.pk])).content.decode()
+
+
+def test_the_export_page_lists_the_decisions_and_catalogues_a_supervisor_may_export(client, open_cast, drafted):
+    from catalog import walkthrough as catalog_walk
+
+    catalogue = catalog_walk.publish_catalogue(open_cast, decisions=[walk.propose(open_cast, title="目录内事项")])
+    client.force_login(open_cast[Role.SUPERVISOR])
+    body = client.get(reverse("reports:exports")).content.decode()
+    assert reverse("reports:decision_dossiers", args=[drafted.reference]) in body
+    assert reverse("reports:export_catalogue", args=[catalogue.pk]) in body
+    client.force_login(open_cast[Role.EXPERT])
+    body = client.get(reverse("reports:exports")).content.decode()
+    assert drafted.reference not in body and reverse("reports:export_catalogue", args=[catalogue.pk]) not in body
+
+
+def test_a_catalogue_export_counts_every_listed_decision_in_its_progress(client, open_cast):
+    from catalog import walkthrough as catalog_walk
+
+    listed = [walk.propose(open_cast, title=f"目录事项{i}") for i in range(3)]
+    catalogue = catalog_walk.publish_catalogue(open_cast, decisions=listed)
+    client.force_login(open_cast[Role.SUPERVISOR])
+    client.post(reverse("reports:export_catalogue", args=[catalogue.pk]))
+    export = BundleExport.objects.get(catalogue=catalogue)
+    exports.run(export.pk)
+    progress = client.get(reverse("reports:export_progress", args=[export.pk])).json()
+    assert progress["status"] == "DONE" and progress["done"] == progress["total"] == len(listed) + 1
