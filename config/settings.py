@@ -170,6 +170,12 @@ MEDIA_ROOT = Path(env_str("JUECE_MEDIA_ROOT", str(VAR_DIR / "media")))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Uploads: what a stage record may carry (B8) and how large one file may be.
+# PDF dossiers (reports/): attempts before a render is marked failed, the first retry's delay
+# (doubling after), and how long a render may run before it counts as killed and is requeued.
+JUECE_RENDER_ATTEMPTS = env_int("JUECE_RENDER_ATTEMPTS", 3)
+JUECE_RENDER_RETRY_SECONDS = env_int("JUECE_RENDER_RETRY_SECONDS", 30)
+JUECE_RENDER_TIMEOUT_SECONDS = env_int("JUECE_RENDER_TIMEOUT_SECONDS", 600)
+
 JUECE_UPLOAD_MAX_BYTES = env_int("JUECE_UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
 JUECE_UPLOAD_EXTENSIONS = env_list(
     "JUECE_UPLOAD_EXTENSIONS",

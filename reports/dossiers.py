@@ -33,11 +33,11 @@ PREVIEWERS = (Role.UNDERTAKING_LEAD, Role.UNDERTAKING_CO, Role.LEGAL_REVIEWER)
 
 
 def max_attempts():
-    return getattr(settings, "JUECE_RENDER_ATTEMPTS", 3)
+    return settings.JUECE_RENDER_ATTEMPTS
 
 
 def retry_delay(attempt):
-    return timedelta(seconds=getattr(settings, "JUECE_RENDER_RETRY_SECONDS", 30) * 2 ** (attempt - 1))
+    return timedelta(seconds=settings.JUECE_RENDER_RETRY_SECONDS * 2 ** (attempt - 1))
 
 
 # -- requests ------------------------------------------------------------------------------------------
@@ -216,7 +216,8 @@ def _requeue(dossier, message, count_attempt):
 
 def recover_stalled(timeout=None):
     """Requeue dossiers whose render was killed (RENDERING for longer than `timeout`); return them."""
-    timeout = timeout or timedelta(seconds=getattr(settings, "JUECE_RENDER_TIMEOUT_SECONDS", 600))
+    if timeout is None:
+        timeout = timedelta(seconds=settings.JUECE_RENDER_TIMEOUT_SECONDS)
     stalled = list(
         Dossier.objects.filter(status=Dossier.Status.RENDERING, started_at__lt=timezone.now() - timeout).order_by("pk")
     )
