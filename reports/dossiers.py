@@ -130,6 +130,7 @@ class NotReady(Exception):
 
 def render(dossier_id):
     """Render dossier `dossier_id` if it is still to do; record a failure and retry it later."""
+    recover_stalled()  # every render looks for renders a killed worker left behind
     with transaction.atomic():
         dossier = Dossier.objects.select_for_update().get(pk=dossier_id)
         if dossier.status in (Dossier.Status.DONE, Dossier.Status.RENDERING):
