@@ -26,8 +26,9 @@ django.setup()
 import pikepdf  # noqa: E402
 from weasyprint import HTML  # noqa: E402
 
-from decisions.models import RuleProfile  # noqa: E402
-from decisions.walkthrough import build_cast, consultation, legality, meeting  # noqa: E402
+from decisions.models import DocumentType, RuleProfile  # noqa: E402
+from decisions.services import initiation  # noqa: E402
+from decisions.walkthrough import build_cast, consultation, doc, legality, meeting  # noqa: E402
 from decisions.walkthrough import implementation as walk_impl  # noqa: E402
 from decisions.walkthrough import initiation as walk  # noqa: E402
 from reports import archive, dossiers, pdf, queries  # noqa: E402
@@ -43,13 +44,32 @@ def open_profile():
 
 
 def archived_decision(cast, title):
-    """A decision through every stage to ARCHIVED, with its stage dossiers rendered."""
+    """A decision through every stage to ARCHIVED: the whole procedure, a post-evaluation that leads to a
+    major adjustment, the procedure run again for the adjusted text, implementation, archiving."""
     decision = walk.draft(cast, walk.initiate(cast, walk.propose(cast, title=title), co_units=[]))
+    decision = run_procedure(cast, decision)
+    decision = walk_impl.post_evaluate(cast, walk_impl.implement(cast, decision), conclude=False)
+    decision = walk_impl.adjust(cast, decision)
+    decision = initiation.open_consultation(
+        cast["UNDERTAKING_LEAD"],
+        decision,
+        answers={},
+        documents=[
+            doc(DocumentType.RESEARCH_REPORT),
+            doc(DocumentType.LAW_POLICY_LIST),
+            doc(DocumentType.CONSULTATION_RECORD),
+            doc(DocumentType.DRAFT_EXPLANATION),
+        ],
+    )
+    decision = walk_impl.implement(cast, run_procedure(cast, decision))
+    return walk_impl.archive(cast, decision)
+
+
+def run_procedure(cast, decision):
+    """Consultation with every sub-stage, legality review, the meeting's approval, publication."""
     decision = consultation.consult(cast, decision, expert=True, risk=True)
     decision = legality.to_ready_for_meeting(cast, legality.review(cast, decision))
-    decision = walk_impl.implement(cast, meeting.publish(cast, meeting.decide(cast, decision)))
-    decision = walk_impl.archive(cast, decision)
-    return decision
+    return meeting.publish(cast, meeting.decide(cast, decision))
 
 
 def timed(fn, runs):

@@ -14,7 +14,9 @@ from reports import pdf, queries
 from reports.dossiers import NotReady
 from reports.models import Dossier
 
-COVER_PAGES_GUESS = 2
+# The contents print at most this many rows a page (each row is at most two lines high), so that the
+# cover's length, and with it every page number in the contents, is known before it is rendered.
+TOC_ROWS_PER_PAGE = 14
 APPENDIX = "附录　审计记录"
 
 
@@ -65,10 +67,14 @@ def archive_dossier_pdf(decision):
     trail_in_arc = bool(parts) and parts[-1][0]["stage"] == Stage.ARC
     appendix = None if trail_in_arc else pikepdf.open(io.BytesIO(_render_appendix(decision)))
     context = _cover_context(decision, rows, events)
-    cover_pages = COVER_PAGES_GUESS
-    for _ in range(3):  # the contents' page numbers depend on how long the cover itself is
+    toc_length = len(rows) + (appendix is not None)
+    cover_pages = 1 + -(-toc_length // TOC_ROWS_PER_PAGE)
+    for _ in range(3):  # rendered again only if a row unexpectedly took more room than planned
         appendix_page = _number(parts, cover_pages)
-        context["toc"] = rows if appendix is None else [*rows, _appendix_row(appendix_page)]
+        toc = rows if appendix is None else [*rows, _appendix_row(appendix_page)]
+        for number, row in enumerate(toc, start=1):
+            row["number"] = number
+        context["toc_pages"] = [toc[i : i + TOC_ROWS_PER_PAGE] for i in range(0, len(toc), TOC_ROWS_PER_PAGE)]
         cover_bytes = pdf.render_template(
             "reports/archive_cover.html", context, attachments=[_index_file(decision, rows, events)]
         )
