@@ -34,7 +34,50 @@ STAGE_ORDER = {value: index for index, value in enumerate(Stage.values)}
 NOT_RECORDS = (Document, SignOff, Waiver, HandoverTask, StageRecord)
 HIDDEN_FIELDS = {"id", "stage_record", "decision"}
 
-GUARD_RESULTS = {True: "符合", False: "不符合"}
+# How the cover sheet names what each person did (audit actions); anything else prints as recorded.
+ACTION_LABELS = {
+    "stage:create": "建立环节记录",
+    "stage:open": "开始办理",
+    "stage:close": "办结",
+    "stage:freeze": "冻结",
+    "stage:methods": "记录参与方式",
+    "stage:warnings": "确认提示",
+    "document:upload": "上传材料",
+    "document:supersede": "替换材料",
+    "document:delete": "删除材料",
+    "signoff": "签署",
+    "waiver:record": "记录免予理由",
+    "waiver:approve": "批准免予",
+    "comment_notice:prepare": "拟定征求意见公告",
+    "comment_notice:publish": "发布征求意见公告",
+    "comment_notice:extend": "延长征求意见期限",
+    "hearing:schedule": "安排听证",
+    "hearing:delivery": "送达听证材料",
+    "hearing:record_signed": "听证记录签字",
+    "expert:add": "组成专家组",
+    "expert:mode": "确定论证方式",
+    "legality:accept": "受理合法性审查",
+    "legality:return": "退回补充材料",
+    "legality:opinion": "出具审查意见",
+    "meeting:schedule": "列入会议议程",
+    "meeting:statement": "记录发言",
+    "meeting:outcome": "记录决定",
+    "party:report": "向党委请示报告",
+    "party:reply": "记录党委答复",
+    "publication:publish": "公布",
+    "publication:issue_not_public": "依法不公开印发",
+    "legality:submit": "送请合法性审查",
+    "legality:resubmit": "补充后重新送审",
+    "execution:report": "报送执行情况",
+    "handover:create": "生成移交任务",
+    "handover:close": "接收移交材料",
+}
+
+
+def action_label(action):
+    if action.startswith("transition:"):
+        return f"程序步骤 {action.split(':', 1)[1]}"
+    return ACTION_LABELS.get(action, action)
 
 
 def stage_dossier(signoff):
@@ -54,7 +97,10 @@ def stage_dossier(signoff):
         "signoff": signoff,
         "signed_by_role": Role(signoff.role).label if signoff.role in Role.values else signoff.role,
         "guards": manifest.get("guards", []),
-        "actors": [{**a, "role_label": role_label(a["role"])} for a in manifest.get("actors", [])],
+        "actors": [
+            {**a, "role_label": role_label(a["role"]), "action_labels": [action_label(x) for x in a["actions"]]}
+            for a in manifest.get("actors", [])
+        ],
         "closure": closure_reason(record),
         "waivers": list(record.waivers.select_related("recorded_by", "approved_by").order_by("id")),
         "cascade": manifest.get("cascade", []),

@@ -91,8 +91,10 @@ def fonts_of(pdf):
     return {font.objgen: font for page in pdf.pages for _, font in page.Resources.get("/Font", {}).items()}
 
 
-def widths(font):
-    items, found, i = list(font.DescendantFonts[0].W), {}, 0
+def widths(font, cids=()):
+    """Return the widths of `font` by CID: those its /W array lists, and the default one of `cids`."""
+    cid_font = font.DescendantFonts[0]
+    items, found, i = list(cid_font.W), dict.fromkeys(cids, int(cid_font.get("/DW", 1000))), 0
     while i < len(items):
         if isinstance(items[i + 1], pikepdf.Array):
             found.update((items[i] + k, int(w)) for k, w in enumerate(items[i + 1]))
@@ -200,7 +202,7 @@ def test_every_shown_glyph_has_its_width_and_text_and_the_font_program_agrees(do
         program = TTFont(io.BytesIO(font.DescendantFonts[0].FontDescriptor.FontFile3.read_bytes()), checkChecksums=2)
         order, advances = program.getGlyphOrder(), program["hmtx"].metrics
         scale = 1000 / program["head"].unitsPerEm
-        font_widths, font_text = widths(font), to_unicode(font)
+        font_widths, font_text = widths(font, codes), to_unicode(font)
         for code in codes:
             assert order[code] == f"cid{code:05d}"  # the code is the CID, and the CID the glyph id
             assert font_widths[code] == round(advances[order[code]][0] * scale)
