@@ -378,8 +378,6 @@ def canonical_json(value, indent=None):
 
 def merge_fonts(pdf):
     """Give each font one embedded subset (parts and stamps each bring their own)."""
-    try:  # TEMPORARY until fontmerge lands
-        from reports.fontmerge import merge_font_subsets
-    except ImportError:
-        return None
+    from reports.fontmerge import merge_font_subsets
+
     return merge_font_subsets(pdf)
