@@ -30,6 +30,9 @@ def archive_parts(decision):
         dossier = Dossier.objects.filter(stage_record=record, status=Dossier.Status.DONE).order_by("-version").first()
         signed = record.signoffs.exists()
         if signed and dossier is None:
+            if Dossier.objects.filter(stage_record=record, status=Dossier.Status.FAILED).exists():
+                # Waiting would never end: fail, visibly, until the stage dossier is rendered again.
+                raise RuntimeError(f"环节案卷生成失败，归档案卷无法组卷：{title}")
             raise NotReady(f"环节案卷尚未生成：{title}")
         if record.status == StageStatus.PENDING and not signed:
             note = "未进行（not reached）"

@@ -350,3 +350,31 @@ def test_an_exported_bundle_of_real_dossiers_verifies_and_names_a_changed_dossie
                 out.writestr(name, content)
     report = verify_bundle(broken, audit_key=settings.AUDIT_KEY)
     assert not report.ok and any(target.endswith(changed) for changed in report.changed)
+
+
+def test_the_archive_dossier_fails_visibly_when_a_stage_dossier_failed(open_cast, settings):
+    decision = walk_impl.archive(open_cast, implementing(open_cast))
+    stage = Dossier.objects.filter(decision=decision, kind=Dossier.Kind.STAGE).first()
+    Dossier.objects.filter(pk=stage.pk).update(status=Dossier.Status.FAILED, error="字体损坏")
+    settings.JUECE_RENDER_ATTEMPTS = 1
+    archive = Dossier.objects.get(decision=decision, kind=Dossier.Kind.ARCHIVE)
+    dossiers.render(archive.pk)
+    archive.refresh_from_db()
+    assert archive.status == Dossier.Status.FAILED and "环节案卷生成失败" in archive.error
+
+
+def test_the_render_command_regenerates_a_dossier_as_a_new_version_with_a_reason(open_cast):
+    from django.core.management import CommandError, call_command
+
+    decision = walk.initiate(open_cast, walk.propose(open_cast))
+    (first,) = dossiers.render_pending(decision)
+    archivist = open_cast["ARCHIVIST"].username
+    with pytest.raises(CommandError, match="REASON_REQUIRED"):
+        call_command("render_dossiers", "--regenerate", str(first.pk), "--user", archivist, stdout=io.StringIO())
+    out = io.StringIO()
+    call_command(
+        "render_dossiers", "--regenerate", str(first.pk), "--user", archivist, "--reason", "模板修正", stdout=out
+    )
+    assert "取代第 1 版" in out.getvalue()
+    versions = list(Dossier.objects.filter(stage_record=first.stage_record).order_by("version"))
+    assert [d.version for d in versions] == [1, 2] and versions[1].status == Dossier.Status.DONE

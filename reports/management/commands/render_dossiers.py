@@ -19,9 +19,14 @@ class Command(BaseCommand):
         parser.add_argument("--wait", action="store_true", help="等待 db_worker 生成 (wait for the pdf workers)")
         parser.add_argument("--timeout", type=int, default=600, help="--wait 的最长秒数")
         parser.add_argument("--retry-failed", action="store_true", help="重新排队生成失败的案卷")
+        parser.add_argument("--regenerate", type=int, metavar="DOSSIER_ID", help="重新生成该案卷为新版本（旧版本保留）")
+        parser.add_argument("--reason", default="", help="重新生成的理由 (required with --regenerate)")
+        parser.add_argument("--user", help="以该用户身份重新生成（档案管理或政府办公室）")
 
     def handle(self, *args, decision=None, status=False, wait=False, timeout=600, retry_failed=False, **options):
         target = _decision(decision) if decision else None
+        if options["regenerate"]:
+            self._regenerate(options["regenerate"], options["user"], options["reason"])
         recovered = dossiers.recover_stalled()
         if recovered:
             self.stderr.write(f"重新排队中断的案卷 {len(recovered)} 份 (requeued {len(recovered)} interrupted renders)")
@@ -41,6 +46,22 @@ class Command(BaseCommand):
         if failed:
             raise CommandError(f"{len(failed)} 份案卷未生成，将自动重试 ({len(failed)} dossiers not rendered yet)")
         return None
+
+    def _regenerate(self, dossier_id, username, reason):
+        from django.contrib.auth import get_user_model
+
+        from decisions.permissions import NotPermitted
+        from decisions.rules import ProcedureRefused
+
+        dossier = Dossier.objects.filter(pk=dossier_id).first()
+        user = get_user_model().objects.filter(username=username or "").first()
+        if dossier is None or user is None:
+            raise CommandError("需要存在的案卷 ID 和 --user 用户名 (an existing dossier id and --user are required)")
+        try:
+            new = dossiers.regenerate(user, dossier, reason)
+        except (NotPermitted, ProcedureRefused) as refused:
+            raise CommandError(str(refused)) from refused
+        self.stdout.write(f"已排队重新生成：{new}（取代第 {dossier.version} 版）")
 
     def _status(self, target):
         rows = Dossier.objects.select_related("decision", "stage_record").order_by("decision_id", "id")
