@@ -145,7 +145,11 @@ def main():
     stage = {d.stage_record_id: d for d in Dossier.objects.filter(decision=decision, kind=Dossier.Kind.STAGE)}
     # A typical stage dossier: the one closest to 10 pages.
     typical = min(stage.values(), key=lambda d: (abs(d.pages - 10), d.pk))
-    lines = Lines(f"\n## Dossiers — {args.label}, {time.strftime('%Y-%m-%d %H:%M')} (median of {args.runs})\n")
+    command = f"bench/run-dossiers --runs {args.runs} --renders {args.renders} --catalogue {args.catalogue}"
+    lines = Lines(
+        f"\n## Dossiers — {args.label}, {time.strftime('%Y-%m-%d %H:%M')} (median of {args.runs})\n"
+        f"Command: `{command}` ({os.cpu_count()} cores).\n"
+    )
 
     # (1) a typical stage dossier: our pipeline against a plain WeasyPrint render of the same HTML
     source = pdf.stage_dossier_source(typical.signoff)
