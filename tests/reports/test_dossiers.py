@@ -378,3 +378,24 @@ def test_the_render_command_regenerates_a_dossier_as_a_new_version_with_a_reason
     assert "取代第 1 版" in out.getvalue()
     versions = list(Dossier.objects.filter(stage_record=first.stage_record).order_by("version"))
     assert [d.version for d in versions] == [1, 2] and versions[1].status == Dossier.Status.DONE
+
+
+def test_verifying_stored_dossiers_names_a_changed_or_missing_file(open_cast):
+    from django.core.management import CommandError, call_command
+
+    decision = walk.draft(open_cast, walk.initiate(open_cast, walk.propose(open_cast)))
+    first, second = dossiers.render_pending(decision)
+    out = io.StringIO()
+    call_command("render_dossiers", "--verify", stdout=out)
+    assert "已核对 2 份案卷" in out.getvalue()
+    from pathlib import Path
+
+    path = Path(first.file.path)
+    content = bytearray(path.read_bytes())
+    content[len(content) // 2] ^= 1
+    path.write_bytes(bytes(content))
+    Path(second.file.path).unlink()
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="2 / 2"):
+        call_command("render_dossiers", "--verify", stdout=io.StringIO(), stderr=err)
+    assert "文件内容已被改动" in err.getvalue() and "文件缺失" in err.getvalue()

@@ -127,3 +127,17 @@ def test_a_catalogue_export_counts_every_listed_decision_in_its_progress(client,
     exports.run(export.pk)
     progress = client.get(reverse("reports:export_progress", args=[export.pk])).json()
     assert progress["status"] == "DONE" and progress["done"] == progress["total"] == len(listed) + 1
+
+
+def test_the_admin_shows_dossiers_read_only(client, open_cast, drafted):
+    from django.contrib.auth import get_user_model
+
+    dossiers.render_pending(drafted)
+    admin = get_user_model().objects.create_superuser("root", "root@example.invalid", "pw-0123456789")
+    client.force_login(admin)
+    dossier = Dossier.objects.filter(decision=drafted).first()
+    listing = client.get(reverse("admin:reports_dossier_changelist"))
+    assert listing.status_code == 200 and dossier.sha256 in listing.content.decode()
+    assert client.get(reverse("admin:reports_dossier_add")).status_code == 403
+    assert client.post(reverse("admin:reports_dossier_delete", args=[dossier.pk]), {"post": "yes"}).status_code == 403
+    assert Dossier.objects.filter(pk=dossier.pk).exists()

@@ -19,6 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--wait", action="store_true", help="等待 db_worker 生成 (wait for the pdf workers)")
         parser.add_argument("--timeout", type=int, default=600, help="--wait 的最长秒数")
         parser.add_argument("--retry-failed", action="store_true", help="重新排队生成失败的案卷")
+        parser.add_argument(
+            "--verify", action="store_true", help="核对每份已生成案卷的文件哈希与审计链 (re-hash stored dossiers)"
+        )
         parser.add_argument("--regenerate", type=int, metavar="DOSSIER_ID", help="重新生成该案卷为新版本（旧版本保留）")
         parser.add_argument("--reason", default="", help="重新生成的理由 (required with --regenerate)")
         parser.add_argument("--user", help="以该用户身份重新生成（档案管理或政府办公室）")
@@ -32,6 +35,8 @@ class Command(BaseCommand):
             self.stderr.write(f"重新排队中断的案卷 {len(recovered)} 份 (requeued {len(recovered)} interrupted renders)")
         if retry_failed:
             self.stdout.write(f"重新排队失败的案卷 {dossiers.retry_failed(target)} 份")
+        if options["verify"]:
+            return self._verify(target)
         if status:
             return self._status(target)
         if wait:
@@ -62,6 +67,16 @@ class Command(BaseCommand):
         except (NotPermitted, ProcedureRefused) as refused:
             raise CommandError(str(refused)) from refused
         self.stdout.write(f"已排队重新生成：{new}（取代第 {dossier.version} 版）")
+
+    def _verify(self, target):
+        checked, problems = dossiers.verify_stored(target)
+        for dossier, problem in problems:
+            self.stderr.write(f"{dossier}（{dossier.file.name}）：{problem}")
+        if problems:
+            raise CommandError(
+                f"{len(problems)} / {checked} 份案卷核对不符 ({len(problems)} of {checked} do not match)"
+            )
+        self.stdout.write(f"已核对 {checked} 份案卷，文件与审计链一致 (checked {checked} dossiers: intact)")
 
     def _status(self, target):
         rows = Dossier.objects.select_related("decision", "stage_record").order_by("decision_id", "id")
