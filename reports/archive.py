@@ -85,13 +85,13 @@ def archive_dossier_pdf(decision):
         if len(cover.pages) == cover_pages:
             break
         cover_pages = len(cover.pages)
-    outline_rows = pdf.append_parts(cover, [(row["title"], part) for row, part in parts])
+    pdf.append_parts(cover, [(row["title"], part) for row, part in parts])
     if appendix is not None:
         pdf.append_parts(cover, [(APPENDIX, appendix)])
     _carry_attachments(cover, parts)
     pdf.stamp(cover, decision.reference)
     pdf.merge_fonts(cover)
-    return pdf.Rendered(pdf.save(cover), len(cover.pages), outline_rows)
+    return pdf.Rendered(pdf.save(cover), len(cover.pages))
 
 
 def _number(parts, cover_pages):

@@ -264,11 +264,6 @@ def render_pending(decision=None, progress=None):
     return done
 
 
-def latest(record):
-    """Return the newest DONE dossier of a stage record, or None."""
-    return Dossier.objects.filter(stage_record=record, status=Dossier.Status.DONE).order_by("-version").first()
-
-
 def preview(user, record):
     """Return a 草稿-marked PDF of a stage as it stands, before sign-off; nothing is stored."""
     from decisions.models import SignOff

@@ -9,7 +9,7 @@ the whole once, so that the assembled document has one numbering (第 N 页 共 
 import functools
 import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pikepdf
 from django.template.loader import render_to_string
@@ -38,7 +38,6 @@ class Rendered:
 
     content: bytes
     pages: int
-    parts: list = field(default_factory=list)  # (title, first page, page count) of each part
 
 
 def font_css():
@@ -298,11 +297,6 @@ def save(pdf):
     return out.getvalue()
 
 
-def embedded_files(pdf):
-    """Return {name: bytes} of the files embedded in `pdf`."""
-    return {name: spec.get_file().read_bytes() for name, spec in pdf.attachments.items()}
-
-
 # -- the documents ------------------------------------------------------------------------------------
 
 
@@ -355,7 +349,6 @@ def stage_dossier_pdf(signoff, *, draft=False):
     """Render a stage's dossier: its HTML through WeasyPrint, then the uploaded PDFs, stamped as one."""
     source = stage_dossier_source(signoff)
     body = pikepdf.open(io.BytesIO(render_html(source.html, attachments=source.attachments)))
-    body_pages = len(body.pages)
     rows = append_parts(body, source.bound)
     headers = {}
     for title, first, count in rows:
@@ -363,7 +356,7 @@ def stage_dossier_pdf(signoff, *, draft=False):
             headers[index] = title
     stamp(body, source.reference, draft=draft, headers=headers)
     merge_fonts(body)
-    return Rendered(save(body), len(body.pages), [("正文", 1, body_pages), *rows])
+    return Rendered(save(body), len(body.pages))
 
 
 def canonical_json(value, indent=None):
