@@ -21,11 +21,11 @@ APPENDIX = "附录　审计记录"
 
 
 def archive_parts(decision):
-    """Return the contents rows in archive order: each stage record with its latest DONE dossier."""
+    """Return the contents rows in the archive index's order (decisions.queries.archive_index: the order
+    the records were made, so a re-run after an adjustment follows the first run), each with its latest
+    DONE dossier."""
     rows = []
-    records = decision.stage_records.order_by("id")
-    records = sorted(records, key=lambda r: (queries.STAGE_ORDER[r.stage], r.round or 0, r.pk))
-    for record in records:
+    for record in decision.stage_records.order_by("id"):
         title = record.get_stage_display() + (f"（第{record.round}轮）" if record.round else "")
         dossier = Dossier.objects.filter(stage_record=record, status=Dossier.Status.DONE).order_by("-version").first()
         signed = record.signoffs.exists()

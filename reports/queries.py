@@ -29,8 +29,6 @@ from decisions.models import (
 
 # B8: the records of a stage come in the order the document types are declared.
 B8_ORDER = {value: index for index, value in enumerate(DocumentType.values)}
-# The archive dossier's order of stages (B8 numbering: initiation … archive).
-STAGE_ORDER = {value: index for index, value in enumerate(Stage.values)}
 NOT_RECORDS = (Document, SignOff, Waiver, HandoverTask, StageRecord)
 HIDDEN_FIELDS = {"id", "stage_record", "decision"}
 

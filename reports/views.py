@@ -12,7 +12,7 @@ from decisions import audit
 from decisions.models import Decision
 from decisions.permissions import NotPermitted, require_organ_role, require_role
 from decisions.queries import READERS
-from reports import archive, bundle, dossiers, exports
+from reports import bundle, dossiers, exports
 from reports.models import BundleExport, Dossier
 
 DOSSIER_READERS = (*READERS, *dossiers.PREVIEWERS)
@@ -30,23 +30,22 @@ def decision_dossiers(request, reference):
     """The dossiers of one decision: each stage's versions and status, the archive dossier, export."""
     decision = get_object_or_404(Decision.objects.select_related("organ", "lead_unit"), reference=reference)
     _gate(request.user, decision)
-    rows = []
-    for record in sorted(
-        decision.stage_records.all(), key=lambda r: (archive.queries.STAGE_ORDER[r.stage], r.round or 0, r.pk)
-    ):
-        versions = list(Dossier.objects.filter(stage_record=record).order_by("-version"))
-        rows.append({"record": record, "versions": versions})
-    archive_versions = list(Dossier.objects.filter(decision=decision, kind=Dossier.Kind.ARCHIVE).order_by("-version"))
-    every = Dossier.objects.filter(decision=decision)
-    waiting = every.filter(status__in=[Dossier.Status.PENDING, Dossier.Status.RENDERING]).count()
-    total = every.count()
+    every = list(Dossier.objects.filter(decision=decision).order_by("-version"))
+    by_record = {}
+    for dossier in every:
+        by_record.setdefault(dossier.stage_record_id, []).append(dossier)
+    rows = [
+        {"record": record, "versions": by_record.get(record.pk, [])}
+        for record in decision.stage_records.order_by("id")  # the archive index's order
+    ]
+    statuses = [d.status for d in every]
     context = {
         "decision": decision,
         "rows": rows,
-        "archive_versions": archive_versions,
-        "waiting": waiting,
-        "total": total,
-        "rendered": every.filter(status=Dossier.Status.DONE).count(),
+        "archive_versions": [d for d in every if d.kind == Dossier.Kind.ARCHIVE],
+        "waiting": statuses.count(Dossier.Status.PENDING) + statuses.count(Dossier.Status.RENDERING),
+        "total": len(every),
+        "rendered": statuses.count(Dossier.Status.DONE),
         "may_export": _holds(request.user, decision, READERS),
     }
     return render(request, "reports/web/decision_dossiers.html", context)
