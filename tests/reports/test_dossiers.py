@@ -258,14 +258,26 @@ def test_the_archive_dossier_is_assembled_with_one_numbering_contents_and_the_au
         assert f"第{number}页共{total}页" in page.extract_text().replace(" ", "")
     contents = text_of(reader, pages=3)
     assert "重大行政决策归档案卷" in contents and "目录" in contents
-    assert "附录　审计记录" in text_of(reader).replace(" ", "　") or "审计记录" in text_of(reader)
+    # The audit trail closes the dossier: its heading in the last (ARC) part, its events on the last page.
+    heading = [i for i, page in enumerate(reader.pages) if "截至归档签署" in page.extract_text()]
+    arc = decision.stage_records.get(stage="ARC")
     index = json.loads(embedded(reader)["archive.json"])
     by_record = {p["stage_record"]: p for p in index["parts"]}
     for stage_dossier in (d for d in done if d.kind == Dossier.Kind.STAGE):
         assert by_record[stage_dossier.stage_record_id]["sha256"] == stage_dossier.sha256
         first_page = by_record[stage_dossier.stage_record_id]["first_page"]
         assert "重大行政决策环节案卷" in reader.pages[first_page - 1].extract_text()
+    assert heading and heading[0] + 1 >= by_record[arc.pk]["first_page"]
+    assert (
+        "decisions.StageRecord#" in reader.pages[-1].extract_text() or "decisions." in reader.pages[-1].extract_text()
+    )
     assert pdfa_part(reader) == "3B"
+    # Each part brought its own font subsets; the archive carries one embedded program per font, so it is
+    # far smaller than the parts laid end to end.
+    listing = subprocess.run(["pdffonts", archive.file.path], capture_output=True, text=True, check=True).stdout
+    fonts = [line.split()[0].split("+")[-1] for line in listing.splitlines()[2:]]
+    assert fonts and len(fonts) == len(set(fonts)) and all(" yes yes yes " in x for x in listing.splitlines()[2:])
+    assert archive.size < sum(d.size for d in done if d.kind == Dossier.Kind.STAGE) / 3
 
 
 def test_the_archive_dossier_waits_for_its_stage_dossiers(open_cast):
