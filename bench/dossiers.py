@@ -24,23 +24,16 @@ import django  # noqa: E402
 django.setup()
 
 import pikepdf  # noqa: E402
+from engine import open_profile  # noqa: E402  (bench/ is on sys.path when run as a script)
 from weasyprint import HTML  # noqa: E402
 
-from decisions.models import DocumentType, RuleProfile  # noqa: E402
+from decisions.models import DocumentType  # noqa: E402
 from decisions.services import initiation  # noqa: E402
 from decisions.walkthrough import build_cast, consultation, doc, legality, meeting  # noqa: E402
 from decisions.walkthrough import implementation as walk_impl  # noqa: E402
 from decisions.walkthrough import initiation as walk  # noqa: E402
 from reports import archive, dossiers, pdf, queries  # noqa: E402
 from reports.models import Dossier  # noqa: E402
-
-
-def open_profile():
-    params = dict(RuleProfile.objects.get(code="huzhou", version=1).params, catalogue_required=False)
-    profile, _ = RuleProfile.objects.get_or_create(
-        code="bench-open", version=1, defaults={"name": "bench", "params": params}
-    )
-    return profile
 
 
 def archived_decision(cast, title):
