@@ -276,3 +276,57 @@ class CatalogueAdjustment(AdjustmentLifecycle, FSMModelMixin, models.Model):
         from catalog.rules import withdrawal_source_valid
 
         return withdrawal_source_valid(self, decision)
+
+
+def catalogue_import_upload_to(instance, filename):
+    # Named by content: the stored file is the one whose SHA-256 the import and its audit event record.
+    return f"catalogue-imports/{instance.catalogue_id}/{instance.sha256}.xlsx"
+
+
+class CatalogueImport(models.Model):
+    """An Excel file of entries for a catalogue being collected: previewed, then committed by the worker.
+
+    The preview checks every row and writes no entry; the commit (catalog/imports.py) adds all rows
+    through the catalogue services, or none.
+    """
+
+    class Status(models.TextChoices):
+        PREVIEWED = "PREVIEWED", _("已预览")
+        QUEUED = "QUEUED", _("排队中")
+        RUNNING = "RUNNING", _("导入中")
+        DONE = "DONE", _("已导入")
+        FAILED = "FAILED", _("导入失败")
+
+    catalogue = models.ForeignKey(AnnualCatalogue, on_delete=models.PROTECT, related_name="imports")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    file = models.FileField(_("文件"), upload_to=catalogue_import_upload_to, max_length=300, blank=True)
+    original_name = models.CharField(_("原文件名"), max_length=255)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size = models.PositiveBigIntegerField(default=0)
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.PREVIEWED)
+    total = models.PositiveIntegerField(_("行数"), default=0)
+    done = models.PositiveIntegerField(_("已导入行数"), default=0)
+    # Each problem: {"sheet", "row", "column", "header", "message", "where"} (catalog.workbook.Problem).
+    errors = models.JSONField(_("错误"), default=list, blank=True)
+    warnings = models.JSONField(_("提示"), default=list, blank=True)
+    error = models.TextField(_("失败原因"), blank=True)
+    entries_created = models.PositiveIntegerField(_("新增事项数"), default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("目录导入")
+        verbose_name_plural = _("目录导入")
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"{self.original_name} → {self.catalogue} ({self.get_status_display()})"
+
+    @property
+    def percent(self):
+        return int(100 * self.done / self.total) if self.total else (100 if self.status == self.Status.DONE else 0)

@@ -17,7 +17,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from catalog import entries as entry_fields
-from catalog import lifecycle
+from catalog import lifecycle, signals
 from catalog import rules as catalogue_rules
 from catalog.models import (
     AnnualCatalogue,
@@ -439,6 +439,7 @@ def publish(actor, catalogue, *, notice_number, notice_date, notice_url, notice)
             # T3 runs for each linked decision in PROPOSED; a carry-over keeps its state (P21).
             if entry.decision is not None and entry.decision.state == DecisionState.PROPOSED:
                 initiation.list_in_catalogue(entry.decision, listing=catalogue)
+        signals.catalogue_published.send(AnnualCatalogue, catalogue=catalogue, version=1, adjustment=None)
         return catalogue
 
 
@@ -771,6 +772,7 @@ def publish_adjustment(actor, adjustment, *, notice_number, notice_date, notice_
             },
         )
         _apply_effect(ctx, adjustment, old, row)
+        signals.catalogue_published.send(AnnualCatalogue, catalogue=catalogue, version=version, adjustment=adjustment)
         return adjustment
 
 

@@ -96,6 +96,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # viewflow's frontend: the site and application of the page, and Turbo's rules for form responses
+    "viewflow.middleware.SiteMiddleware",
+    "viewflow.middleware.HotwireTurboMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -159,7 +162,7 @@ USE_I18N = True
 USE_TZ = True
 
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "reports:exports"
+LOGIN_REDIRECT_URL = "catalog:index"
 LOGOUT_REDIRECT_URL = "login"
 
 STATIC_URL = "static/"

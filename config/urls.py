@@ -2,9 +2,20 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from catalog import public as catalogue_public
+from config.site import site
+from reports import views as report_views
+
+# The public's pages (no login): published catalogues and their notices, a citizen's proposal.
+public_patterns = [
+    *catalogue_public.urlpatterns,
+    path("catalogues/<int:pk>/notice-v<int:version>.pdf", report_views.public_notice, name="notice"),
+]
+
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="reports:exports", permanent=False)),
+    path("", RedirectView.as_view(pattern_name="catalog:index", permanent=False)),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("", include("reports.urls")),
+    path("public/", include((public_patterns, "public"))),
+    path("", site.urls),
 ]

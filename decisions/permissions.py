@@ -77,22 +77,29 @@ def require_role(user, decision, allowed):
     raise not_permitted(allowed)
 
 
-def require_organ_role(user, organ, allowed):
-    """Return the first role in `allowed` that `user` holds for `organ` (before a decision exists).
+def organ_roles_for(user, organ):
+    """Return the set of roles `user` holds for acting at `organ` before (or apart from) any one decision.
 
-    Organ roles (office, chief, party liaison …) count only where held at the organ itself; a unit's
-    roles count when held at one of the organ's departments or registered bodies.
+    Organ roles (office, chief, party liaison …) and SUPERVISOR count only where held at the organ itself;
+    a unit's roles count when held at one of the organ's departments or registered bodies.
     """
     if user is None or not user.is_authenticated:
-        if Role.PUBLIC in allowed:
-            return Role.PUBLIC
-        raise not_permitted(allowed)
+        return set()
     assignments = RoleAssignment.objects.filter(user=user).filter(Q(organisation=organ) | Q(organisation__parent=organ))
-    held = {
+    return {
         a.role
         for a in assignments
         if (a.organisation_id == organ.pk) == (a.role in ORGAN_ROLES or a.role == Role.SUPERVISOR)
     }
+
+
+def require_organ_role(user, organ, allowed):
+    """Return the first role in `allowed` that `user` holds for `organ` (before a decision exists), or raise."""
+    if user is None or not user.is_authenticated:
+        if Role.PUBLIC in allowed:
+            return Role.PUBLIC
+        raise not_permitted(allowed)
+    held = organ_roles_for(user, organ)
     for role in allowed:
         if role in held or role == Role.PUBLIC:
             return role

@@ -147,3 +147,64 @@ class BundleExport(models.Model):
     @property
     def percent(self):
         return int(100 * self.done / self.total) if self.total else (100 if self.status == self.Status.DONE else 0)
+
+
+def notice_upload_to(instance, filename):
+    # Content-addressed, like dossiers: a stored notice can never be overwritten.
+    return f"notices/{instance.catalogue_id}/{instance.sha256[:2]}/{instance.sha256}.pdf"
+
+
+class CatalogueNotice(models.Model):
+    """The publication notice (公布通知) of one version of an annual catalogue, rendered as PDF (B8 item 1, B9).
+
+    Requested in the transaction that publishes the version and rendered by the `pdf` worker.
+    Once DONE it never changes and is never deleted: its SHA-256 is in the audit chain.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", _("排队中")
+        RENDERING = "RENDERING", _("生成中")
+        DONE = "DONE", _("已生成")
+        FAILED = "FAILED", _("生成失败")
+
+    catalogue = models.ForeignKey(
+        "catalog.AnnualCatalogue", verbose_name=_("年度决策事项目录"), on_delete=models.PROTECT, related_name="notices"
+    )
+    version = models.PositiveIntegerField(_("目录版本"))
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(_("错误"), blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    file = models.FileField(upload_to=notice_upload_to, max_length=300, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    pages = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("目录公布通知")
+        verbose_name_plural = _("目录公布通知")
+        ordering = ["catalogue", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["catalogue", "version"], name="unique_catalogue_notice_version"),
+        ]
+
+    def __str__(self):
+        return f"{self.catalogue} 第{self.version}版公布通知 ({self.get_status_display()})"
+
+    def save(self, *args, **kwargs):
+        # A rendered notice is a published record: it is never changed.
+        if self.pk and not self._state.adding:
+            stored = type(self).objects.filter(pk=self.pk).values_list("status", flat=True).first()
+            if stored == self.Status.DONE:
+                raise PermissionError("a rendered catalogue notice cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("catalogue notices are never deleted")
+
+    @property
+    def filename(self):
+        return f"catalogue-{self.catalogue.year}-{self.catalogue_id}-v{self.version}.pdf"

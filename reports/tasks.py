@@ -12,6 +12,15 @@ def render_dossier(dossier_id):
     return {"dossier": dossier_id, "status": dossier.status, "sha256": dossier.sha256}
 
 
+@task(queue_name="pdf")
+def render_catalogue_notice(notice_id):
+    """Render one requested catalogue publication notice (reports.publication.render)."""
+    from reports import publication
+
+    notice = publication.render(notice_id)
+    return {"notice": notice_id, "status": notice.status, "sha256": notice.sha256}
+
+
 @task(queue_name="default")
 def make_export(export_id):
     """Make one requested auditor bundle (reports.exports.run)."""

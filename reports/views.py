@@ -1,18 +1,21 @@
 """Pages for dossiers and auditor exports: thin views over reports.dossiers and reports.exports."""
 
+from urllib.parse import quote
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import FileResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from catalog import access
 from catalog.models import AnnualCatalogue
 from decisions import audit
 from decisions.models import Decision, RoleAssignment
 from decisions.permissions import NotPermitted, require_organ_role, require_role, role_counts_for, roles_for
 from decisions.queries import READERS
-from reports import bundle, dossiers, exports
+from reports import bundle, dossiers, exports, publication, yearend
 from reports.models import BundleExport, Dossier
 
 DOSSIER_READERS = (*READERS, *dossiers.PREVIEWERS)
@@ -154,3 +157,42 @@ def export_file(request, pk):
     return FileResponse(
         export.file.open("rb"), content_type="application/zip", filename=export.file.name.split("/")[-1]
     )
+
+
+# -- catalogue documents ---------------------------------------------------------------------------
+
+
+def _notice_response(catalogue, version):
+    notice = publication.latest_notice(catalogue, version)
+    if notice is None:
+        raise Http404("该版本的目录公布文件尚未生成 (the notice of this version is not rendered yet)")
+    filename = f"{catalogue.title}-第{version}版.pdf"
+    return FileResponse(notice.file.open("rb"), content_type="application/pdf", filename=filename)
+
+
+def public_notice(request, pk, version):
+    """The published catalogue's official notice (no login): only versions that were published."""
+    catalogue = get_object_or_404(AnnualCatalogue, pk=pk)
+    if not catalogue.is_published() or not 1 <= version <= catalogue.version:
+        raise Http404("not published")
+    return _notice_response(catalogue, version)
+
+
+@login_required
+def catalogue_notice(request, pk, version):
+    catalogue = get_object_or_404(AnnualCatalogue, pk=pk)
+    if not access.can_read(request.user, catalogue):
+        raise PermissionDenied("无权查看该目录 (not your jurisdiction)")
+    return _notice_response(catalogue, version)
+
+
+@login_required
+def year_end_report(request, pk):
+    """The year-end completion report generated from the dashboard (B9), for the office to sign and publish."""
+    catalogue = get_object_or_404(AnnualCatalogue.objects.select_related("organ"), pk=pk)
+    if not access.can_read(request.user, catalogue):
+        raise PermissionDenied("无权查看该目录 (not your jurisdiction)")
+    data = yearend.year_end_report_pdf(catalogue)
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(catalogue.title + '-年度完成情况报告.pdf')}"
+    return response

@@ -1,0 +1,14 @@
+"""juece's viewflow frontend: one Site whose applications are the parts people work in."""
+
+from viewflow.urls import Site
+
+from catalog.views import CatalogueApp
+from reports.urls import ReportsApp
+
+site = Site(
+    title="juece 重大行政决策",
+    primary_color="#9f1d20",
+    secondary_color="#1f4e79",
+    menu_template_name="juece/site_menu.html",  # viewflow's own says "Applications" untranslated
+    viewsets=[CatalogueApp(), ReportsApp()],
+)
