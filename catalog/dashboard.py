@@ -55,7 +55,7 @@ from catalog.models import (
     CatalogueEntry,
     CatalogueState,
 )
-from catalog.workbook import format_period
+from catalog.periods import format_period
 from decisions import calendar
 from decisions import lifecycle as decision_lifecycle
 from decisions.models import (

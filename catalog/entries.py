@@ -7,6 +7,7 @@ helpers turn service input into model values and back, and list what an entry la
 from datetime import date
 
 from catalog.models import RequiredProcedure
+from catalog.periods import parse_period
 from decisions.models import Decision, Organisation
 
 ENTRY_FIELDS = (
@@ -87,6 +88,20 @@ def to_json(fields):
         else:
             out[name] = value
     return out
+
+
+def with_planned_dates(values, year):
+    """Return `values` with the planned dates read from the planned wording when only the wording is given.
+
+    The B9 overdue warning needs dates, while offices write words (“8月份”, “三季度”). Dates given
+    explicitly (even empty, as an import that could not read the wording gives them) are kept;
+    wording that cannot be read leaves the dates empty (catalog.periods never guesses).
+    """
+    if "planned_submission_text" not in values or any(name in values for name in DATE_FIELDS):
+        return values
+    period = parse_period(values["planned_submission_text"] or "", year)
+    start, end = period if period is not None else (None, None)
+    return {**values, "planned_submission_from": start, "planned_submission_to": end}
 
 
 def of_entry(entry):

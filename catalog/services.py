@@ -248,9 +248,10 @@ def _set_entry_fields(entry, values):
 
 def add_entry(actor, catalogue, *, decision=None, proposal_form=None, **fields):
     """Add an entry to a catalogue being collected, linked to a PROPOSED (or carried-over) decision if given."""
-    values = entry_fields.to_model_values(fields)
     with _on_catalogue(actor, catalogue, roles=[Role.GOV_OFFICE]) as ctx:
         catalogue = ctx.target
+        fields = entry_fields.with_planned_dates(fields, catalogue.year)
+        values = entry_fields.to_model_values(fields)
         if catalogue.state != CatalogueState.COLLECTING:
             _refuse_state(catalogue, [CatalogueState.COLLECTING], "增加目录事项")
         if decision is not None:
@@ -281,9 +282,10 @@ _UNSET = object()
 
 def update_entry(actor, entry, *, decision=_UNSET, **fields):
     """Change an entry while its catalogue is being collected."""
-    values = entry_fields.to_model_values(fields)
     with _on_catalogue(actor, entry.catalogue_id, roles=[Role.GOV_OFFICE]) as ctx:
         catalogue = ctx.target
+        fields = entry_fields.with_planned_dates(fields, catalogue.year)
+        values = entry_fields.to_model_values(fields)
         if catalogue.state != CatalogueState.COLLECTING:
             _refuse_state(catalogue, [CatalogueState.COLLECTING], "修改目录事项")
         entry = CatalogueEntry.objects.get(pk=entry.pk)
@@ -602,6 +604,7 @@ def propose_adjustment(actor, catalogue, *, kind, reason, entry=None, decision=N
     entry_fields.check_names(data)
     with _on_catalogue(actor, catalogue, roles=[Role.UNDERTAKING_LEAD, Role.GOV_OFFICE]) as ctx:
         catalogue = ctx.target
+        data = entry_fields.with_planned_dates(data, catalogue.year)
         current = None
         if entry is not None and kind in (Kind.REMOVE, Kind.MODIFY):
             current = catalogue.entries_at().filter(key=_entry_key(entry)).select_related("decision").first()

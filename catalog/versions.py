@@ -293,9 +293,7 @@ def proposed_changes(adjustment):
         after = {**before, **entry_fields.to_model_values(adjustment.new_entry_data)}
     old, new = _display(before), _display(after)
     return [
-        FieldChange(name, label, old[name], new[name])
-        for name, label in FIELD_LABELS.items()
-        if old[name] != new[name]
+        FieldChange(name, label, old[name], new[name]) for name, label in FIELD_LABELS.items() if old[name] != new[name]
     ]
 
 

@@ -255,6 +255,7 @@ def catalogue_detail(request, pk):
     )
     adjustments = list(catalogue.adjustments.select_related("proposed_by").order_by("-id"))
     documents = list(catalogue.documents.filter(adjustment__isnull=True).select_related("document").order_by("id"))
+    may_dispose = catalogue.state == CatalogueState.PUBLISHED and Role.GOV_OFFICE in roles
     context = {
         "catalogue": catalogue,
         "state_path": _state_path(catalogue),
@@ -267,7 +268,13 @@ def catalogue_detail(request, pk):
         "is_office": Role.GOV_OFFICE in roles,
         "may_propose_adjustment": catalogue.state == CatalogueState.PUBLISHED
         and bool(roles & {Role.GOV_OFFICE, Role.UNDERTAKING_LEAD}),
-        "may_dispose": catalogue.state == CatalogueState.PUBLISHED and Role.GOV_OFFICE in roles,
+        "may_dispose": may_dispose,
+        # P21: only an entry still in progress gets a year-end disposition (carry over, or remove).
+        "in_progress": {
+            row.seq_no
+            for row in (dashboard.catalogue_progress(catalogue).entries if may_dispose else ())
+            if row.year_end_status == CatalogueEntry.YearEndStatus.IN_PROGRESS
+        },
         "imports": catalogue.imports.order_by("-id")[:5] if Role.GOV_OFFICE in roles else [],
     }
     return render(request, "catalog/detail.html", context)

@@ -8,8 +8,9 @@ A bundle is a bag serialised as a ZIP with one top-level directory. For a decisi
     <name>/data/documents/<id>-<name>       the original attachments, byte for byte
     <name>/data/audit/events.json|csv       the decision's audit events with prev_mac and mac
 
-A catalogue bundle holds `data/catalogue/` (catalogue.json, its documents and audit events) and one
-such part per listed decision under `data/decisions/<reference>/`.
+A catalogue bundle holds `data/catalogue/` (catalogue.json, its documents, the publication notice PDF juece
+rendered for each published version under `dossiers/`, and its audit events) and one such part per listed
+decision under `data/decisions/<reference>/`.
 
 The export side reads the database; its Django imports are made inside the functions, so that the
 verify side (reports/verify.py: `verify_bundle`, `python -m reports.verify verify FILE`) imports and runs with nothing
@@ -411,6 +412,7 @@ class _CataloguePart(_Part):
 
         from catalog.models import AnnualCatalogue, CatalogueAdjustment, CatalogueDocument, CatalogueEntry
         from decisions.models import AuditEvent
+        from reports.models import CatalogueNotice
 
         catalogue = self.catalogue
         records = list(CatalogueDocument.objects.filter(catalogue=catalogue).select_related("document").order_by("id"))
@@ -434,6 +436,24 @@ class _CataloguePart(_Part):
                     "sha256": document.sha256,
                     "size": document.size,
                     "uploaded_at": document.uploaded_at,
+                    "path": path,
+                }
+            )
+        # The publication notices juece rendered for each published version (B8 item 1), under dossiers/.
+        notices = list(CatalogueNotice.objects.filter(catalogue=catalogue).order_by("version", "id"))
+        notice_rows = []
+        for notice in notices:
+            if notice.status != CatalogueNotice.Status.DONE:
+                continue
+            relative = self.rel("dossiers", f"notice-v{notice.version}-{notice.pk}.pdf")
+            path = self.copy(notice.file, relative, notice.sha256, f"目录公布通知 catalogue notice #{notice.pk}")
+            notice_rows.append(
+                {
+                    "id": notice.pk,
+                    "version": notice.version,
+                    "sha256": notice.sha256,
+                    "size": notice.size,
+                    "pages": notice.pages,
                     "path": path,
                 }
             )
@@ -511,6 +531,7 @@ class _CataloguePart(_Part):
                 for a in adjustments
             ],
             "documents": documents,
+            "notices": notice_rows,
         }
         # The catalogue's own events (it, its entry rows, adjustments and records); decisions' events are theirs.
         about = Q(pk__in=[])
@@ -519,6 +540,7 @@ class _CataloguePart(_Part):
             (CatalogueEntry, [e.pk for e in entries]),
             (CatalogueAdjustment, [a.pk for a in adjustments]),
             (CatalogueDocument, [r.pk for r in records]),
+            (CatalogueNotice, [n.pk for n in notices]),
         ):
             about |= Q(object_type=model._meta.label, object_id__in=[str(pk) for pk in pks])
         events = AuditEvent.objects.filter(about).order_by("seq")

@@ -62,6 +62,7 @@ CATALOGUE_DOCUMENT_OBJECT = "catalog.CatalogueDocument"
 SIGNOFF_ACTION = "signoff"
 SIGNOFF_OBJECT = "decisions.SignOff"
 DOSSIER_ACTION = "dossier:issued"
+NOTICE_ACTION = "catalogue:notice_issued"  # a rendered publication notice of a catalogue version (reports.publication)
 EXPORT_ACTION = "bundle:export"
 
 CATALOGUE_ROLES = ("GOV_OFFICE", "SUPERVISOR")
@@ -194,8 +195,8 @@ PROBLEMS = {
         "dossier #{id}: its SHA-256 does not match the index",
     ),
     "DOSSIER_UNATTESTED": (
-        "案卷 #{id} 的 SHA-256 不见于任何 dossier:issued 审计事件",
-        "dossier #{id}: its SHA-256 is in no dossier:issued audit event",
+        "案卷 #{id} 的 SHA-256 不见于任何出具它的审计事件(dossier:issued / catalogue:notice_issued)",
+        "dossier #{id}: its SHA-256 is in no audit event that issued it (dossier:issued / catalogue:notice_issued)",
     ),
     "DOSSIER_ABSENT": (
         "审计事件 seq {seq} 出具的案卷不在包内",
@@ -650,6 +651,7 @@ class AuditCheck:
         events = self.events(base, unit=unit, index=index, decision_id=None)
         actions = (CATALOGUE_DOCUMENT_ACTION,)
         self.documents(base, index.get("documents") or [], events, actions, CATALOGUE_DOCUMENT_OBJECT, "record")
+        self.dossiers(base, index.get("notices") or [], events, action=NOTICE_ACTION)
 
     # -- audit events ------------------------------------------------------------------------------------
 
@@ -789,8 +791,9 @@ class AuditCheck:
             if ident not in present:
                 self.report.add("SIGNOFF_ABSENT", where, seq=event["seq"], id=ident)
 
-    def dossiers(self, base, dossiers, events):
-        issued = [e for e in events if e["action"] == DOSSIER_ACTION]
+    def dossiers(self, base, dossiers, events, action=DOSSIER_ACTION):
+        """Check each PDF juece issued (stage dossiers, or a catalogue's publication notices) against its event."""
+        issued = [e for e in events if e["action"] == action]
         hashes = {(e["payload"] or {}).get("sha256") for e in issued}
         present = set()
         for entry in dossiers:

@@ -86,7 +86,7 @@ def world(cast_factory, profile_variant):
             ("丁：调整撤出事项", {}),
             ("戊：暂缓事项", planned(today - timedelta(days=40), today - timedelta(days=5))),
             ("己：已列入会议", planned(today - timedelta(days=40), today - timedelta(days=3))),
-            ("庚：刚列入目录", {"planned_submission_text": "9月份"}),
+            ("庚：刚列入目录", {"planned_submission_text": "视前期工作进展确定"}),
         ],
     )
     kit.advance(jia, "DECIDED")
@@ -100,14 +100,15 @@ def world(cast_factory, profile_variant):
     outside = kit.advance(kit.proposal("辛：未列入目录即决定的事项"), "DECIDED")
 
     kit_a = Kit(county_a)
+    later = planned(today + timedelta(days=30), today + timedelta(days=60))  # nothing late in the counties
     catalogue_a, (_listed_a, reviewed_a, rejected_a) = publish_with(
-        kit_a, [("县甲：已列入", {}), ("县乙：审查意见已出具", {}), ("县丁：未通过已归档", {})]
+        kit_a, [("县甲：已列入", later), ("县乙：审查意见已出具", later), ("县丁：未通过已归档", later)]
     )
     kit_a.advance(reviewed_a, "LEGAL_REVIEW_DONE")
     meeting_walk.decide(county_a, kit_a.advance(rejected_a, "SCHEDULED"), Position.REJECT)
     implementation_walk.archive(county_a, rejected_a)
     kit_b = Kit(county_b)
-    catalogue_b, (decided_b,) = publish_with(kit_b, [("县丙：已决定", {})])
+    catalogue_b, (decided_b,) = publish_with(kit_b, [("县丙：已决定", later)])
     kit_b.advance(decided_b, "DECIDED")
     catalogue.refresh_from_db()
     return {
@@ -163,7 +164,7 @@ def test_the_catalogue_dashboard_counts_phases_rows_and_year_end_statuses(world)
     ]
     assert rows[1].lead_unit == "测试市发展和改革委员会" and rows[1].decision_lead_unit == ""
     assert rows[5].state_label == "暂缓" and rows[5].phase_label == "暂缓"
-    assert rows[7].planned_period == "9月份"
+    assert rows[7].planned_period == "视前期工作进展确定"
     assert {s.code: s.count for s in progress.year_end} == {
         "DECIDED": 1,
         "REJECTED": 0,
@@ -438,3 +439,34 @@ def test_the_number_of_queries_does_not_grow_with_the_entries(cast_factory, djan
     # One query per level of the organisation tree (here the organ and its departments), then 5.
     with django_assert_max_num_queries(7):
         dashboard.government_progress(large_kit.cast.organ, large_kit.year, large_kit.today)
+
+
+def test_an_entry_typed_with_only_its_planned_wording_is_warned_about_once_that_period_has_passed(kit):
+    year = kit.year
+    catalogue = kit.open()
+    kit.add(
+        catalogue, decision=kit.proposal("按季度计划的事项"), name="按季度计划的事项", planned_submission_text="三季度"
+    )
+    kit.add(
+        catalogue, decision=kit.proposal("时间未定的事项"), name="时间未定的事项", planned_submission_text="视进展确定"
+    )
+    quarter, undecided = catalogue.draft_entries().order_by("seq_no")
+    assert (quarter.planned_submission_from, quarter.planned_submission_to) == (date(year, 7, 1), date(year, 9, 30))
+    assert (undecided.planned_submission_from, undecided.planned_submission_to) == (None, None)  # never guessed
+    for step in (kit.compile, kit.approve, kit.consent, kit.publish):
+        step(catalogue)
+        catalogue.refresh_from_db()
+
+    assert dashboard.catalogue_progress(catalogue, date(year, 9, 30)).overdue == ()
+    (alert,) = dashboard.catalogue_progress(catalogue, date(year, 10, 1)).overdue
+    assert (alert.entry_name, alert.kind, alert.days) == ("按季度计划的事项", "PLANNED_PERIOD", 1)
+
+    # A published MODIFY of the wording moves the dates with it.
+    entry = catalogue.entries_at().get(name="按季度计划的事项")
+    kit.adjustment_at(
+        catalogue, "PUBLISHED", CatalogueAdjustment.Kind.MODIFY, entry=entry, data={"planned_submission_text": "年底前"}
+    )
+    catalogue.refresh_from_db()
+    moved = catalogue.entries_at().get(name="按季度计划的事项")
+    assert (moved.planned_submission_from, moved.planned_submission_to) == (None, date(year, 12, 31))
+    assert dashboard.catalogue_progress(catalogue, date(year, 10, 1)).overdue == ()

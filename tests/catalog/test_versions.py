@@ -123,8 +123,8 @@ def test_a_modify_diffs_name_unit_timing_and_procedures_field_by_field(cast):
         "决策事项名称": ("城区停车收费标准调整", "城区停车收费标准及管理办法调整"),
         "承办单位": (cast.lead_unit.name, new_unit.name),
         "履行程序": ("公众参与、合法性审查、集体讨论决定", "公众参与、听证、专家论证、合法性审查、集体讨论决定"),
-        "拟提交审议时间（起）": ("", f"{year}年10月"),
-        "拟提交审议时间（止）": ("", f"{year}年11月15日"),
+        "拟提交审议时间（起）": (f"{year}年9月", f"{year}年10月"),  # “9月份” was read into dates
+        "拟提交审议时间（止）": (f"{year}年9月30日", f"{year}年11月15日"),
         "拟提交审议时间": ("9月份", "11月份"),
     }
     assert [f.field for f in modified.fields][:2] == ["name", "lead_unit"]  # in the order FIELD_LABELS lists
@@ -177,8 +177,11 @@ def test_an_adjustment_not_yet_published_shows_what_it_would_change(cast):
         entry=entry,
         data={"planned_submission_text": "12月份", "lead_unit": cast.co_units[0]},
     )
+    year = catalogue.year
     assert {c.label: (c.old, c.new) for c in versions.proposed_changes(modify)} == {
         "承办单位": (cast.lead_unit.name, cast.co_units[0].name),
+        "拟提交审议时间（起）": (f"{year}年9月", f"{year}年12月"),
+        "拟提交审议时间（止）": (f"{year}年9月30日", f"{year}年12月31日"),
         "拟提交审议时间": ("9月份", "12月份"),
     }
     other = entry_named(catalogue, "市区公交线网优化方案")

@@ -447,3 +447,28 @@ def test_the_office_downloads_the_year_end_report_generated_from_the_dashboard(c
     response = client.get(reverse("reports:year_end_report", args=[catalogue.pk]))
     assert response.status_code == 200 and response.content[:5] == b"%PDF-"
     assert client.get(reverse("catalog:dashboard", args=[catalogue.pk])).status_code == 200
+
+
+def test_the_office_sets_a_year_end_disposition_only_on_entries_still_in_progress(client, province):
+    _city, east, _west = province
+    kit = Kit(east)
+    catalogue = walkthrough.publish_catalogue(
+        east, entries=[{"name": "县城污水管网改造工程"}, {"name": "县域养老服务设施布局规划"}]
+    )
+    decided = catalogue.entries_at().get(name="县城污水管网改造工程")
+    kit.advance(decided.decision, "DECIDED")
+    open_entry = catalogue.entries_at().get(name="县域养老服务设施布局规划")
+    office = login(client, east[Role.GOV_OFFICE])
+    page = office.get(reverse("catalog:detail", args=[catalogue.pk])).content.decode()
+    assert reverse("catalog:entry_disposition", args=[catalogue.pk, open_entry.pk]) in page
+    assert reverse("catalog:entry_disposition", args=[catalogue.pk, decided.pk]) not in page
+
+    response = office.post(
+        reverse("catalog:entry_disposition", args=[catalogue.pk, open_entry.pk]), {"disposition": "CARRY_OVER"}
+    )
+    assert response.status_code == 302
+    assert catalogue.entries_at().get(pk=open_entry.pk).year_end_disposition == "CARRY_OVER"
+    # The county's supervisor reads the catalogue but is offered no year-end handling.
+    supervisor = login(client, east[Role.SUPERVISOR])
+    page = supervisor.get(reverse("catalog:detail", args=[catalogue.pk])).content.decode()
+    assert reverse("catalog:entry_disposition", args=[catalogue.pk, open_entry.pk]) not in page

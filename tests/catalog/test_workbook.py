@@ -5,7 +5,6 @@ Workbooks are built here with openpyxl, as an office would fill them in Excel or
 """
 
 import io
-import os
 import zipfile
 from datetime import date, datetime
 
@@ -13,7 +12,7 @@ import openpyxl
 import pytest
 from django_tasks_db.models import DBTaskResult
 
-from catalog import imports, services, workbook
+from catalog import imports, periods, services, workbook
 from catalog.models import CatalogueEntry, CatalogueImport
 from decisions.models import AuditEvent, Decision
 from decisions.permissions import NotPermitted
@@ -41,11 +40,6 @@ PUBLISHED_HEADER = [
 ]
 LETTER = {name: openpyxl.utils.get_column_letter(i) for i, name in enumerate(PUBLISHED_HEADER, 1)}
 FIRST_ROW = 3  # title on row 1, header on row 2
-# Large inputs run for a minute on a small machine, so the suite leaves them out unless JUECE_LARGE_TESTS=1.
-# (A registered `slow` marker would be the better switch: pyproject.toml runs with --strict-markers.)
-large = pytest.mark.skipif(
-    os.environ.get("JUECE_LARGE_TESTS") != "1", reason="large input (5,000 rows): set JUECE_LARGE_TESTS=1"
-)
 
 
 def build(rows, header=PUBLISHED_HEADER, title="测试市2026年度重大行政决策事项目录", merge=(), sheet_name="目录"):
@@ -462,17 +456,17 @@ PERIODS = [
 
 @pytest.mark.parametrize(("text", "start", "end"), PERIODS, ids=[p[0] for p in PERIODS])
 def test_a_planned_time_in_common_chinese_wording_is_read_as_a_period(text, start, end):
-    assert workbook.parse_period(text, Y) == (start, end)
+    assert periods.parse_period(text, Y) == (start, end)
 
 
 @pytest.mark.parametrize("text", ["8月前", "视情况而定", "待定", "2026", "十三五期间"])
 def test_wording_that_is_no_clear_period_is_not_guessed(text):
-    assert workbook.parse_period(text, Y) is None
+    assert periods.parse_period(text, Y) is None
 
 
 @pytest.mark.parametrize(("start", "end"), [(s, e) for _, s, e in PERIODS])
 def test_a_period_written_by_the_export_reads_back_to_the_same_dates(start, end):
-    assert workbook.parse_period(workbook.format_period(start, end), Y) == (start, end)
+    assert periods.parse_period(periods.format_period(start, end), Y) == (start, end)
 
 
 def test_wording_that_cannot_be_read_is_kept_verbatim_with_a_warning_not_an_error(cast, kit, catalogue):
@@ -758,7 +752,6 @@ def test_the_task_runs_the_import_once(cast, kit, catalogue, good):
     assert catalogue.draft_entries().count() == 4
 
 
-@large
 def test_five_thousand_rows_are_parsed_and_imported_by_the_worker(cast, kit, catalogue):
     # Large input: what the worker is for. No time is asserted here; bench/catalogue_io.py measures it.
     data = build(many_rows(cast, 5000))

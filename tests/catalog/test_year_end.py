@@ -1,8 +1,10 @@
 """Year end: the completion report, carry-over, removal pending and the close (P21, B9)."""
 
 from datetime import timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 
 from catalog import services
 from catalog.models import CatalogueAdjustment
@@ -264,3 +266,28 @@ def test_only_a_published_removal_or_a_reported_remove_pending_entry_is_a_withdr
     kit.report(catalogue, dispositions={catalogue.entries_at().get(decision=pending).key: "REMOVE_PENDING"})
     catalogue.refresh_from_db()
     assert withdrawal_source_valid(catalogue, pending)
+
+
+def test_the_daily_close_catalogues_command_lapses_and_closes_what_is_due_and_then_nothing(kit, published, monkeypatch):
+    catalogue, entry, _ = published
+    adjustment = kit.adjustment_at(catalogue, "REVIEWED", MODIFY, entry=entry, data={"remarks": "x"})
+    out = StringIO()
+    call_command("close_catalogues", stdout=out)
+    assert "0 项调整作废，0 个目录关闭" in out.getvalue()  # the year is not over
+
+    after_year_end = year_end(kit.year) + timedelta(hours=1)
+    monkeypatch.setattr(services.timezone, "now", lambda: after_year_end)
+    out = StringIO()
+    call_command("close_catalogues", stdout=out)
+    adjustment.refresh_from_db()
+    assert adjustment.state == "REJECTED" and "目录调整作废" in out.getvalue()
+    assert "1 项调整作废，0 个目录关闭" in out.getvalue()  # no year-end report yet: the catalogue stays published
+
+    kit.report(catalogue)
+    out = StringIO()
+    call_command("close_catalogues", stdout=out)
+    catalogue.refresh_from_db()
+    assert catalogue.state == "CLOSED" and f"目录关闭 closed: {catalogue.title}" in out.getvalue()
+    out = StringIO()
+    call_command("close_catalogues", stdout=out)
+    assert "0 项调整作废，0 个目录关闭" in out.getvalue()

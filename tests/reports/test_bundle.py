@@ -25,7 +25,7 @@ from decisions import audit
 from decisions.models import AuditEvent, Role
 from decisions.permissions import NotPermitted
 from decisions.walkthrough import initiation as walk
-from reports import bundle
+from reports import bundle, publication
 from reports import verify as verifier
 from reports.bundle import export_catalogue_bundle, export_decision_bundle
 from reports.models import Dossier
@@ -504,6 +504,7 @@ def test_catalogue_bundle_holds_every_listed_decision(cast, tmp_path, no_db):
     catalogue = catalog_walk.publish_catalogue(cast, decisions=listed)
     started = walk.draft(cast, walk.initiate(cast, listed[0]))
     issue_dossiers(started)
+    (notice,) = publication.render_pending(catalogue)  # the publication notice of version 1
     path, err = tmp_path / "catalogue.zip", io.StringIO()
     call_command(
         "export_bundle", "--catalogue", str(catalogue.year), cast.organ.code,
@@ -527,6 +528,10 @@ def test_catalogue_bundle_holds_every_listed_decision(cast, tmp_path, no_db):
     assert len(index["documents"]) == CatalogueDocument.objects.filter(catalogue=catalogue).count() > 0
     assert {e["decision_reference"] for e in index["entries"]} == {d.reference for d in listed}
     assert any(e["action"] == "catalogue:document" for e in events_of(files, "data/catalogue/"))
+    (listed_notice,) = index["notices"]
+    assert (listed_notice["version"], listed_notice["sha256"]) == (1, notice.sha256)
+    assert hashlib.sha256(files[listed_notice["path"]]).hexdigest() == notice.sha256
+    assert any(e["action"] == "catalogue:notice_issued" for e in events_of(files, "data/catalogue/"))
     assert "External-Identifier: " + f"{cast.organ.code}-{catalogue.year}-catalogue" in files["bag-info.txt"].decode()
     event = AuditEvent.objects.get(action="bundle:export")
     assert event.payload["decisions"] == [d.reference for d in listed] and event.decision_id_ref is None
@@ -534,6 +539,15 @@ def test_catalogue_bundle_holds_every_listed_decision(cast, tmp_path, no_db):
     with no_db():
         report = verify(path)
         assert report.ok and report.counts["decisions"] == 3, report.problems
+        changed = verify(
+            tampered(
+                path,
+                tmp_path / "notice.zip",
+                lambda f: f.update({listed_notice["path"]: flip(f[listed_notice["path"]])}),
+                reseal=True,
+            )
+        )
+        assert "DOSSIER_HASH_MISMATCH" in changed.codes() and "DOSSIER_UNATTESTED" in changed.codes()
         gone = f"data/decisions/{listed[1].reference}/decision.json"
         report = verify(tampered(path, tmp_path / "gone.zip", lambda f: f.pop(gone), reseal=True), key=False)
         assert "CATALOGUE_DECISION_MISSING" in report.codes()

@@ -44,6 +44,32 @@ CITY_DECISIONS = [
     ("湖州市促进民营经济高质量发展若干政策措施", "decided", {"market_affecting": True}),
 ]
 
+# What each demo decision's catalogue entry says: 主要内容 and the planned submission time, as offices write them.
+ENTRY_FIELDS = {
+    "湖州市区公共租赁住房保障管理办法(修订)": ("调整公共租赁住房保障对象准入条件、租金标准和退出机制。", "6月份"),
+    "湖州市新能源汽车推广应用地方补助实施办法": (
+        "明确新能源汽车购置和充电设施建设的地方补助对象、标准和程序。",
+        "12月份",
+    ),
+    "湖州市“十五五”综合交通运输发展规划": ("提出2026—2030年全市综合交通运输发展目标、重点任务和重大项目。", "三季度"),
+    "湖州市中心城区生活垃圾焚烧发电项目(二期)建设方案": (
+        "新增日处理能力750吨的焚烧发电线，明确选址、规模、环保措施和建设时序。",
+        "11月至12月",
+    ),
+    "湖州市城市公共停车收费管理办法": ("按区域、时段实行差别化停车收费，规范收费公示和监督。", "12月份"),
+    "湖州市养老服务补贴制度改革实施方案": ("整合居家养老服务补贴，建立按照能力评估分级发放的补贴制度。", "12月上旬"),
+    "湖州市太湖溇港世界灌溉工程遗产保护利用规划": ("划定遗产保护范围，提出保护、展示和利用措施。", "8月份"),
+    "湖州市南太湖新区长田漾片区旧城改造实施方案": ("确定改造范围、安置补偿方式和实施计划。", "10月份"),
+    "湖州市人民防空工程布局专项规划": ("优化人民防空工程布局和配套建设要求。", "9月份"),
+    "湖州市公共数据开放管理办法": ("规范公共数据开放目录、开放方式和安全管理。", "年底前"),
+    "湖州市农村集体经营性建设用地入市实施办法": ("明确入市主体、范围、程序和收益分配。", "下半年"),
+    "湖州市促进民营经济高质量发展若干政策措施": ("从融资、用地、人才和营商环境等方面提出支持措施。", "5月份"),
+    "吴兴区城区中小学学区划分调整方案": ("根据新建学校和生源变化调整城区中小学学区。", "12月份"),
+    "吴兴区农村生活污水治理设施运维管理办法": ("明确农村生活污水治理设施运维责任、标准和考核。", "年底前"),
+    "德清县城乡公交一体化运营补贴办法": ("建立城乡公交运营成本规制和财政补贴机制。", "3月份"),
+    "德清县莫干山国际旅游度假区旅游发展规划": ("提出度假区旅游发展定位、空间布局和重点项目。", "11月份"),
+}
+
 COUNTIES = [
     (
         "hz-wx",
@@ -64,6 +90,16 @@ COUNTIES = [
         ],
     ),
 ]
+
+
+def _required_procedures(answers):
+    """The procedures the catalogue requires (履行程序): the stages the demo decision's answers trigger."""
+    procedures = ["PP"]
+    if answers.get("highly_technical"):
+        procedures.append("EX")
+    if answers.get("stability_or_safety_impact") or answers.get("affects_specific_group"):
+        procedures.append("RA")
+    return [*procedures, "LR", "CD"]
 
 
 class Command(BaseCommand):
@@ -103,7 +139,21 @@ class Command(BaseCommand):
     def _catalogue(self, cast, items):
         year = timezone.localdate().year
         decisions = [walk.propose(cast, title=title) for title, _stage, _answers in items]
-        published = catalogue.publish_catalogue(cast, year, decisions=decisions)
+        entries = []
+        for decision, (title, _stage, answers) in zip(decisions, items, strict=True):
+            main_content, planned = ENTRY_FIELDS[title]
+            entries.append(
+                {
+                    "decision": decision,
+                    "name": title,
+                    "main_content": main_content,
+                    "planned": planned,
+                    "legal_policy_basis": "《重大行政决策程序暂行条例》(国务院令第713号)、"
+                    "《浙江省重大行政决策程序规定》(省政府令第337号)",
+                    "required_procedures": _required_procedures(answers),
+                }
+            )
+        published = catalogue.publish_catalogue(cast, year, entries=entries)
         for decision, (title, stage, answers) in zip(decisions, items, strict=True):
             self.stdout.write(f"  {cast.organ.name} · {title} → {stage}")
             self._advance(cast, published, decision, stage, answers)
