@@ -3,6 +3,7 @@
 from viewflow.urls import Site
 
 from catalog.views import CatalogueApp
+from decisions.views import DecisionApp
 from reports.urls import ReportsApp
 
 site = Site(
@@ -10,5 +11,5 @@ site = Site(
     primary_color="#9f1d20",
     secondary_color="#1f4e79",
     menu_template_name="juece/site_menu.html",  # viewflow's own says "Applications" untranslated
-    viewsets=[CatalogueApp(), ReportsApp()],
+    viewsets=[DecisionApp(), CatalogueApp(), ReportsApp()],
 )

@@ -1109,3 +1109,20 @@ class ChainHead(models.Model):
 
     def __str__(self):
         return f"chain head #{self.last_seq}"
+
+
+class FormSubmission(models.Model):
+    """A form of the pages, sent once: its one-time token, so that sending it again does not repeat its effect."""
+
+    token = models.UUIDField(unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decision = models.ForeignKey(Decision, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=60)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("表单提交")
+        verbose_name_plural = _("表单提交")
+
+    def __str__(self):
+        return f"{self.action} {self.token}"

@@ -68,6 +68,42 @@ def roles_for(user, decision):
     return {a.role for a in assignments if role_counts_for(a, decision)}
 
 
+def _counts_where(role, org):
+    """The decisions for which a role held at `org` counts, as a filter: the same cases as role_counts_for."""
+    within = Q(organ=org)
+    if org.parent_id is not None:
+        within |= Q(organ=org.parent_id) | Q(organ__legality_review_dept=org.parent_id)
+    if role in ORGAN_ROLES:
+        return Q(organ=org)
+    if role == Role.UNDERTAKING_LEAD:
+        return Q(lead_unit=org) | Q(lead_unit__isnull=True, organ=org.parent_id)
+    if role == Role.UNDERTAKING_CO:
+        return Q(co_units=org)
+    if role == Role.LEGAL_REVIEWER:
+        return Q(organ__legality_review_dept=org)
+    if role == Role.EXECUTOR:
+        return Q(executor=org) | (Q(executor__isnull=True) & within)
+    if role in ENGAGED_ROLES:
+        return within
+    if role == Role.SUPERVISOR:
+        # The organ itself or any government above it (a province reads its cities' counties).
+        return Q(organ=org) | Q(organ__parent=org) | Q(organ__parent__parent=org) | Q(organ__parent__parent__parent=org)
+    return Q(pk__in=[])
+
+
+def visible_decisions(user, queryset=None):
+    """Return the decisions for which `user` holds any role (one query for the assignments, one filter)."""
+    from decisions.models import Decision
+
+    queryset = Decision.objects.all() if queryset is None else queryset
+    if user is None or not user.is_authenticated:
+        return queryset.none()
+    where = Q(pk__in=[])
+    for assignment in RoleAssignment.objects.filter(user=user).select_related("organisation"):
+        where |= _counts_where(assignment.role, assignment.organisation)
+    return queryset.filter(where).distinct()
+
+
 def require_role(user, decision, allowed):
     """Return the first role in `allowed` that `user` holds for `decision`, or raise NotPermitted."""
     held = roles_for(user, decision)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 
-from decisions.models import Organisation, Role, RoleAssignment
+from decisions.models import DocumentType, Organisation, Role, RoleAssignment
 from decisions.services.common import Upload
 
 
@@ -41,7 +41,11 @@ def doc(doc_type, title=None, **flags):
     """Return an Upload of a small PDF standing for one record of `doc_type`."""
     name = f"{doc_type.lower()}.pdf"
     return Upload(
-        doc_type=doc_type, name=name, content=pdf_bytes(f"{doc_type} {title or ''}"), title=title or "", **flags
+        doc_type=doc_type,
+        name=name,
+        content=pdf_bytes(f"{doc_type} {title or ''}"),
+        title=title or str(DocumentType(doc_type).label),
+        **flags,
     )
 
 

@@ -49,7 +49,8 @@ def test_a_worker_killed_mid_render_leaves_nothing_half_written_and_the_render_i
 
     slow = {**env, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent / "slow_render"), str(ROOT)])}
     worker = subprocess.Popen(
-        [sys.executable, "manage.py", "db_worker", "--queue-name", "pdf", "--interval", "0.2"],
+        # --no-reload: under DEBUG the worker runs below an autoreloader, and SIGKILL would reach only the reloader.
+        [sys.executable, "manage.py", "db_worker", "--queue-name", "pdf", "--interval", "0.2", "--no-reload"],
         cwd=ROOT,
         env=slow,
         stdout=subprocess.DEVNULL,
