@@ -161,8 +161,14 @@ TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
 
+# Task permissions follow the roles people hold (workflows/backends.py); the model backend keeps staff and admin.
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "workflows.backends.RoleTaskBackend",
+]
+
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "catalog:index"
+LOGIN_REDIRECT_URL = "workflows:inbox"
 LOGOUT_REDIRECT_URL = "login"
 
 STATIC_URL = "static/"
@@ -186,3 +192,13 @@ JUECE_UPLOAD_EXTENSIONS = env_list(
 )
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+# Task reminders and escalation (workflows/timers.py, `manage.py run_timers`).
+JUECE_REMIND_DAYS = env_int("JUECE_REMIND_DAYS", 3)
+JUECE_ESCALATE_DAYS = env_int("JUECE_ESCALATE_DAYS", 3)
+# Where links in e-mails point; mail goes to the console unless a backend is configured.
+JUECE_SITE_URL = env_str("JUECE_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+EMAIL_BACKEND = env_str("JUECE_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("JUECE_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("JUECE_EMAIL_PORT", 25)
+DEFAULT_FROM_EMAIL = env_str("JUECE_EMAIL_FROM", "juece@localhost")

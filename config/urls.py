@@ -13,7 +13,7 @@ public_patterns = [
 ]
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="catalog:index", permanent=False)),
+    path("", RedirectView.as_view(pattern_name="workflows:inbox", permanent=False)),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("public/", include((public_patterns, "public"))),

@@ -104,6 +104,40 @@ def visible_decisions(user, queryset=None):
     return queryset.filter(where).distinct()
 
 
+def task_anchor(role, decision):
+    """Return the organisation whose holders of `role` do the decision's work in that role (who a task goes to).
+
+    The same cases as role_counts_for: the organ for its own roles and for the bodies it engages (anyone
+    registered within it), the lead unit, the legality review department, the executing unit. None when
+    nobody holds that place yet (no lead unit before T4, no executor before T23).
+    """
+    if role in ORGAN_ROLES or role in ENGAGED_ROLES:
+        return decision.organ
+    if role == Role.UNDERTAKING_LEAD:
+        return decision.lead_unit
+    if role == Role.LEGAL_REVIEWER:
+        return decision.organ.legality_review_dept
+    if role == Role.EXECUTOR:
+        return decision.executor
+    return None
+
+
+def anchors_of(assignment):
+    """Return the ids of the organisations a role assignment answers for as a task anchor (see task_anchor)."""
+    role, org = assignment.role, assignment.organisation
+    if role in ENGAGED_ROLES:
+        from decisions.models import Organisation
+
+        anchors = {org.pk}
+        if org.parent_id is not None:
+            anchors.add(org.parent_id)
+            anchors |= set(Organisation.objects.filter(legality_review_dept=org.parent_id).values_list("pk", flat=True))
+        return anchors
+    if role in ORGAN_ROLES or role in (Role.UNDERTAKING_LEAD, Role.LEGAL_REVIEWER, Role.EXECUTOR):
+        return {org.pk}
+    return set()
+
+
 def require_role(user, decision, allowed):
     """Return the first role in `allowed` that `user` holds for `decision`, or raise NotPermitted."""
     held = roles_for(user, decision)

@@ -29,7 +29,7 @@ from decisions.models import (
 )
 from decisions.permissions import require_role
 from decisions.rules import Context, ProcedureRefused, refuse
-from decisions.signals import stage_signed_off
+from decisions.signals import announce_change, stage_signed_off
 
 
 @contextmanager
@@ -51,6 +51,7 @@ def action(actor, decision, tid=None, roles=None, allow_closed=False, **params):
             if closed:
                 raise ProcedureRefused([closed])
         yield ctx
+        announce_change(locked.pk)  # after commit: the workflows re-route its tasks
 
 
 def lock(decision):

@@ -9,6 +9,7 @@ from decisions.permissions import require_organ_role
 from decisions.rules import Context, refuse, require
 from decisions.rules import initiation as rules
 from decisions.services.common import action, attach, close_stage, create_stage, open_stage, record_event, take_step
+from decisions.signals import announce_change
 
 PROPOSAL_FIELDS = ("problem", "reasons_and_basis", "preliminary_plan", "necessity", "feasibility")
 # T1: leader, NPC/CPPCC and citizen proposals are registered by the government office; a
@@ -85,6 +86,7 @@ def register_proposal(
         )
         record = create_stage(ctx, Stage.INITIATION)
         attach(ctx, record, documents)
+        announce_change(decision.pk)
     return decision
 
 

@@ -68,7 +68,10 @@ class Cast:
 
 def _user(username, display_name, password=None):
     User = get_user_model()
-    user, created = User.objects.get_or_create(username=username, defaults={"first_name": display_name})
+    # A demo address on the reserved example domain, so that reminders (workflows/timers.py) have somewhere to go.
+    user, created = User.objects.get_or_create(
+        username=username, defaults={"first_name": display_name, "email": f"{username}@example.gov.cn"}
+    )
     if created:
         if password:
             user.set_password(password)
