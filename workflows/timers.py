@@ -40,7 +40,9 @@ class Notice:
 
 
 def _office_of(decision):
-    ids = RoleAssignment.objects.filter(role=Role.GOV_OFFICE, organisation=decision.organ).values_list("user", flat=True)
+    ids = RoleAssignment.objects.filter(role=Role.GOV_OFFICE, organisation=decision.organ).values_list(
+        "user", flat=True
+    )
     return get_user_model().objects.filter(pk__in=ids, is_active=True)
 
 
