@@ -16,6 +16,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="workflows:inbox", permanent=False)),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),  # the language switch (中文 / English)
     path("public/", include((public_patterns, "public"))),
     path("", site.urls),
 ]

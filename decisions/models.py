@@ -1126,3 +1126,67 @@ class FormSubmission(models.Model):
 
     def __str__(self):
         return f"{self.action} {self.token}"
+
+
+class Comment(models.Model):
+    """One comment received in public participation (公众意见台账, 第十八条): answered, never deleted."""
+
+    class Channel(models.TextChoices):
+        WEBSITE = "WEBSITE", _("网站留言")
+        EMAIL = "EMAIL", _("电子邮件")
+        LETTER = "LETTER", _("信函")
+        FORUM = "FORUM", _("座谈会")
+        HEARING = "HEARING", _("听证会")
+        QUESTIONNAIRE = "QUESTIONNAIRE", _("问卷")
+        PHONE = "PHONE", _("电话")
+        ONLINE_FORM = "ONLINE_FORM", _("网上意见表")
+        OTHER = "OTHER", _("其他")
+
+    class Disposition(models.TextChoices):
+        PENDING = "PENDING", _("待研究")
+        ADOPTED = "ADOPTED", _("采纳")
+        PARTLY_ADOPTED = "PARTLY_ADOPTED", _("部分采纳")
+        NOT_ADOPTED = "NOT_ADOPTED", _("不采纳")
+
+    stage_record = models.ForeignKey(StageRecord, on_delete=models.PROTECT, related_name="comments")
+    period = models.ForeignKey(
+        CommentPeriod,
+        verbose_name=_("征求意见公告"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="comments",
+    )
+    seq = models.PositiveIntegerField(_("序号"))
+    received_on = models.DateField(_("收到日期"))
+    channel = models.CharField(_("渠道"), max_length=20, choices=Channel.choices)
+    text = models.TextField(_("意见内容"))
+    # Personal information (个人信息保护法): only what the channel gave; shown in full to the lead unit only.
+    commenter_name = models.CharField(_("提出人"), max_length=200)
+    commenter_organisation = models.CharField(_("单位"), max_length=200, blank=True)
+    phone = models.CharField(_("联系电话"), max_length=30, blank=True)
+    email = models.CharField(_("电子邮箱"), max_length=254, blank=True)
+    id_number = models.CharField(_("身份证号"), max_length=18, blank=True)
+    name_public = models.BooleanField(_("同意公开姓名"), default=False)
+    disposition = models.CharField(
+        _("采纳情况"), max_length=20, choices=Disposition.choices, default=Disposition.PENDING
+    )
+    reason = models.TextField(_("理由"), blank=True)
+    answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    answered_role = models.CharField(max_length=30, choices=Role.choices, blank=True)
+    answered_at = models.DateTimeField(_("答复时间"), null=True, blank=True)
+    import_batch = models.UUIDField(_("导入批次"), null=True, blank=True, db_index=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(_("登记时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("公众意见")
+        verbose_name_plural = _("公众意见台账")
+        ordering = ["stage_record", "seq"]
+        constraints = [models.UniqueConstraint(fields=["stage_record", "seq"], name="unique_comment_seq")]
+
+    def __str__(self):
+        return f"意见 {self.seq}（{self.get_disposition_display()}）"
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("公众意见是决策记录的一部分，不得删除 (comments are never deleted)")

@@ -41,9 +41,19 @@ TIMELINE = (
 # A refusal with one of these codes means the step is not for this decision now (another state, a closed
 # decision, a profile without that route): the panel does not offer it.
 NOT_OFFERED = ("STATE_PREREQUISITE_MISSING", "DECISION_CLOSED", "CATALOGUE_LISTING_REQUIRED")
-# What a step's own form supplies: a missing document can be uploaded with the step, and T6's form answers the
-# trigger questionnaire. These are shown as missing, not as blockers the user must remove elsewhere.
-FORM_SUPPLIES = {"*": {"DOSSIER_ITEM_MISSING"}, "T6": {"TRIGGER_QUESTIONNAIRE_INCOMPLETE"}}
+# A missing document can always be uploaded with the step itself.
+MISSING_MATERIAL = "DOSSIER_ITEM_MISSING"
+
+
+def supplied(tid):
+    """Return the codes a step's own form answers: a missing document, and each of its forms' `supplies`."""
+    from decisions import actions
+
+    codes = {MISSING_MATERIAL}
+    for form in actions.load().values():
+        if form.tid == tid:
+            codes |= set(form.supplies)
+    return frozenset(codes)
 
 
 class Status:
@@ -144,9 +154,9 @@ class NextStep:
 
     @property
     def hard_blockers(self):
-        """Blockers the step's own form cannot remove (not a document it may upload, FORM_SUPPLIES)."""
-        supplied = FORM_SUPPLIES["*"] | FORM_SUPPLIES.get(self.tid, set())
-        return [c for c in self.blockers if c.code not in supplied]
+        """Blockers the step's own form cannot remove (not a document it uploads or an input it takes)."""
+        answered = supplied(self.tid)
+        return [c for c in self.blockers if c.code not in answered]
 
     @property
     def ready(self):
@@ -179,20 +189,26 @@ class _Probe(dict):
         raise KeyError(key)
 
 
-def judge(rules, decision, *, actor=None, role="", target=None, now=None):
-    """Return each rule of `rules` as a Condition judged against the decision as it is now."""
+def judge(rules, decision, *, supplied_codes=frozenset(), actor=None, role="", target=None, now=None):
+    """Return each rule of `rules` as a Condition judged against the decision as it is now.
+
+    A rule that looks at the action's input and holds without it is met; one that fails without it is
+    "input" when the step's form supplies its code (`supplied_codes`), otherwise a blocker: the form
+    cannot remove it (the intake checklist at T13, the quorum and statements at T20). A rule that
+    cannot be judged without input at all is "input". Warnings never block and are left out.
+    """
     conditions = []
     for rule in rules:
+        if rule.warning:
+            continue
         probe = _Probe()
         ctx = Context(decision=decision, actor=actor, role=role, params=probe, target=target, now=now or timezone.now())
         try:
             held = rule.holds(ctx)
         except (AttributeError, KeyError, TypeError):
             held = None
-        if probe.asked or held is None:
+        if held is None or (probe.asked and not held and rule.code in supplied_codes):
             state = "input"
-        elif rule.warning:
-            continue
         else:
             state = "met" if held else "blocker"
         conditions.append(Condition(rule.code, rule.citation, rule.zh, rule.en, state))
@@ -224,7 +240,9 @@ def next_steps(decision, roles=frozenset(), now=None):
         if step.roles == (lifecycle.SYSTEM,):
             continue
         closed = _prerequisite(decision, tid)
-        conditions = tuple(_as_condition(f) for f in closed) or judge(step.rule_list(), decision, now=now)
+        conditions = tuple(_as_condition(f) for f in closed) or judge(
+            step.rule_list(), decision, supplied_codes=supplied(tid), now=now
+        )
         found.append(NextStep(tid, step.zh, step.article, step.roles, bool(set(step.roles) & set(roles)), conditions))
     if decision.state == lifecycle.CONSULTATION:
         for stage, (tid, label, rules, article) in SUBSTAGE_STEPS.items():
@@ -238,7 +256,7 @@ def next_steps(decision, roles=frozenset(), now=None):
                     article,
                     SUBSTAGE_ROLES,
                     bool(set(SUBSTAGE_ROLES) & set(roles)),
-                    judge(rules, decision, target=record, now=now),
+                    judge(rules, decision, supplied_codes=supplied(tid), target=record, now=now),
                     stage=stage,
                 )
             )
@@ -252,14 +270,15 @@ def conditions_for(decision, action):
     or DECISION_CLOSED); for a sub-stage's closing row, that row's rules on the live record; for a
     record-keeping action, nothing (its service checks its own input).
     """
+    answered = frozenset({MISSING_MATERIAL, *action.supplies})
     if action.tid in lifecycle.STEPS:
         closed = _prerequisite(decision, action.tid)
         if closed:
             return tuple(_as_condition(f) for f in closed)
-        return judge(lifecycle.STEPS[action.tid].rule_list(), decision)
+        return judge(lifecycle.STEPS[action.tid].rule_list(), decision, supplied_codes=answered)
     for stage, (tid, _label, rules, _article) in SUBSTAGE_STEPS.items():
         if action.tid == tid:
-            return judge(rules, decision, target=decision.current_record(stage))
+            return judge(rules, decision, supplied_codes=answered, target=decision.current_record(stage))
     return ()
 
 

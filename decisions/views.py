@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from viewflow.urls import Application
 
-from decisions import actions, progress
+from decisions import actions, ledger, progress
 from decisions.models import (
     AuditEvent,
     Decision,
@@ -126,7 +126,7 @@ class AlreadySubmitted(Exception):
     """The form's one-time token was used: the first submission's effect stands and is not repeated."""
 
 
-def _once(request, decision, name, run):
+def submit_once(request, decision, name, run):
     """Run `run()` unless this form was already sent; the token is kept only if the action took effect."""
     try:
         token = uuid.UUID(request.POST.get("submission", ""))
@@ -159,7 +159,7 @@ def decision_action(request, reference, name):
     status = 200
     if sent and form.is_valid():
         try:
-            _once(request, decision, name, lambda: form.run(request.user))
+            result = submit_once(request, decision, name, lambda: form.run(request.user))
         except AlreadySubmitted:
             messages.info(request, f"“{form_class.label}”已经提交过，未重复办理。")
             return redirect("decisions:detail", reference=decision.reference)
@@ -170,6 +170,11 @@ def decision_action(request, reference, name):
             status = 409
         else:
             messages.success(request, f"已办理：{form_class.label}")
+            # Rules that warn but do not block (a notice on no named channel, P13; a short hearing notice …).
+            for warning in getattr(result, "warnings", None) or ():
+                rule = getattr(warning, "rule", None)
+                text = f"{rule.zh}（{rule.citation}）" if rule is not None else str(warning)
+                messages.warning(request, f"提示：{text}")
             return redirect("decisions:detail", reference=decision.reference)
     context = {
         "decision": decision,
@@ -179,7 +184,7 @@ def decision_action(request, reference, name):
         "conditions": progress.conditions_for(decision, form_class) if request.method == "GET" else (),
         "submission": uuid.uuid4(),
     }
-    return render(request, form_class.template_name, context, status=status)
+    return render(request, form_class.page_template, context, status=status)
 
 
 class DecisionApp(Application):
@@ -195,4 +200,5 @@ class DecisionApp(Application):
         path("", decision_list, name="index"),
         path("<str:reference>/", decision_page, name="detail"),
         path("<str:reference>/act/<slug:name>/", decision_action, name="act"),
+        path("<str:reference>/comments/", ledger.comment_ledger, name="comments"),
     ]

@@ -1,12 +1,17 @@
 from django.urls import path
 from viewflow.urls import Application
 
-from reports import views
+from reports import adoption_views, views
 
 urlpatterns = [
     path("", views.export_index, name="index"),
     path("decisions/<str:reference>/dossiers/", views.decision_dossiers, name="decision_dossiers"),
     path("decisions/<str:reference>/export/", views.export_decision, name="export_decision"),
+    path(
+        "decisions/<str:reference>/adoption-statement/",
+        adoption_views.generate_adoption_statement,
+        name="adoption_statement",
+    ),
     path("dossiers/<int:pk>.pdf", views.dossier_file, name="dossier_file"),
     path("catalogues/<int:pk>/export/", views.export_catalogue, name="export_catalogue"),
     path("catalogues/<int:pk>/notice-v<int:version>.pdf", views.catalogue_notice, name="catalogue_notice"),

@@ -20,10 +20,15 @@ _juece_setup() (
     # --- 1. Debian packages -------------------------------------------------
     # WeasyPrint >= 53 needs Pango >= 1.44 with its FreeType backend and HarfBuzz
     # (subset) through cffi; fonts-noto-cjk so Chinese text is not drawn as empty boxes.
+    # gettext: the translations (English UI) are compiled here. The browser tests (juece-test sets
+    # JUECE_SETUP_BROWSER=1) drive Debian's Chromium; nothing downloads a browser of its own.
     local packages=(
         libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 libffi8
-        fonts-noto-cjk poppler-utils python3-venv
+        fonts-noto-cjk poppler-utils python3-venv gettext
     )
+    if [ "${JUECE_SETUP_BROWSER:-0}" = "1" ]; then
+        packages+=(chromium)
+    fi
     local missing=() p
     for p in "${packages[@]}"; do
         if [ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null)" != "ii " ]; then

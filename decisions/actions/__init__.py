@@ -27,9 +27,7 @@ from decisions.models import Role, StageStatus
 from decisions.services.common import Upload
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-AREAS = (
-    "initiation",
-)  # grows as each area's forms arrive: consultation, legality, meeting, publication, implementation
+AREAS = ("initiation", "consultation", "comments", "legality", "meeting", "publication", "implementation")
 
 REGISTRY: dict[str, type["ActionForm"]] = {}
 
@@ -113,7 +111,8 @@ class ActionForm(forms.Form):
     placement = Placement(states=(), roles=())
     # Codes of rules this form's input answers (decisions.progress shows them as "to provide", not as blockers).
     supplies: frozenset = frozenset()
-    template_name = "decisions/action.html"
+    # The page the form is shown on (not Django's Form.template_name, which renders the form itself).
+    page_template = "decisions/action.html"
     do_not_call_in_templates = True  # pages list the action classes themselves
 
     def __init__(self, *args, decision, user, **kwargs):
