@@ -14,7 +14,6 @@ from decisions.rules.facts import param
 from decisions.services import legality
 from decisions.services import meeting as service
 
-TEMPLATE = "decisions/actions/meeting/action.html"
 DECIDING_CHOICES = [(p, Position(p).label) for p in rules.DECIDING_POSITIONS]
 
 
@@ -116,8 +115,6 @@ def agenda_note(decision):
 
 class MeetingForm(ActionForm):
     """An action of the collective decision, whose page says which meeting the decision is on."""
-
-    page_template = TEMPLATE
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
