@@ -28,6 +28,7 @@ TASK_ROLES = {
     Role.UNDERTAKING_LEAD: "承办单位办理",
     Role.LEGAL_REVIEWER: "合法性审查",
     Role.LEGAL_ADVISER: "法律顾问出具法律意见",
+    Role.EXPERT: "专家论证",
     Role.RISK_ASSESSOR: "风险评估",
     Role.HEARING_ORG: "组织听证",
     Role.PARTY_LIAISON: "向党委请示报告",
@@ -118,6 +119,7 @@ class DecisionFlow(flow.Flow):
     undertaking_lead = _task(Role.UNDERTAKING_LEAD, TASK_ROLES[Role.UNDERTAKING_LEAD])
     legal_reviewer = _task(Role.LEGAL_REVIEWER, TASK_ROLES[Role.LEGAL_REVIEWER])
     legal_adviser = _task(Role.LEGAL_ADVISER, TASK_ROLES[Role.LEGAL_ADVISER])
+    expert = _task(Role.EXPERT, TASK_ROLES[Role.EXPERT])
     risk_assessor = _task(Role.RISK_ASSESSOR, TASK_ROLES[Role.RISK_ASSESSOR])
     hearing_org = _task(Role.HEARING_ORG, TASK_ROLES[Role.HEARING_ORG])
     party_liaison = _task(Role.PARTY_LIAISON, TASK_ROLES[Role.PARTY_LIAISON])

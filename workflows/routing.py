@@ -3,7 +3,7 @@
 The principal work is the role of each step that carries the decision forward from where it stands
 (decisions.progress: the offered next steps, FORWARD), as the lifecycle defines them. Some parts are done
 by others while the principal waits, and are their tasks too: the legal advisers while the legality
-opinion lacks their opinion (第二十八条), the risk assessor while the assessment is open (第二十二条),
+opinion lacks their opinion (第二十八条), experts while the panel lacks their opinions (第十九条), the risk assessor while the assessment is open (第二十二条),
 the hearing organiser while a hearing is open (第十六条), the party liaison after the decision
 (第三十一条), the executing unit while the decision is in force (第三十四条), the evaluator during
 post-evaluation (第三十六条). A task goes to the organisation holding that place (decisions.permissions
@@ -13,8 +13,9 @@ post-evaluation (第三十六条). A task goes to the organisation holding that 
 from dataclasses import dataclass
 
 from decisions import deadlines, lifecycle, progress
-from decisions.models import RiskAssessment, Role, Stage, StageStatus
+from decisions.models import ExpertMember, LegalityReview, RiskAssessment, Role, Stage, StageStatus, Waiver
 from decisions.permissions import task_anchor
+from decisions.rules import consultation as consultation_rules
 
 # Decisions with nothing left to route: their process ends.
 FINISHED = (lifecycle.ARCHIVED, lifecycle.NOT_APPLICABLE, lifecycle.DECLINED)
@@ -60,9 +61,31 @@ def _contributors(decision, steps):
         open_ra = ra is not None and ra.status == StageStatus.IN_PROGRESS and ra.frozen_at is None
         if open_ra and not RiskAssessment.objects.filter(stage_record=ra).exists():
             work[Role.RISK_ASSESSOR] = ["出具风险评估报告"]
+        ex = decision.current_record(Stage.EX)
+        open_ex = ex is not None and ex.status == StageStatus.IN_PROGRESS and ex.frozen_at is None
+        if open_ex and ExpertMember.objects.filter(stage_record=ex, opinion__isnull=True).exists():
+            work[Role.EXPERT] = ["出具专家论证意见(署名；专业机构盖章)"]
         hearing = decision.current_record(Stage.HEARING)
         if hearing is not None and hearing.status == StageStatus.IN_PROGRESS and hearing.frozen_at is None:
             work[Role.HEARING_ORG] = ["组织听证会"]
+    if state == lifecycle.CONSULTATION:
+        # A waiver recorded and not yet approved waits for the role B6 names (P12).
+        for waiver in Waiver.objects.filter(
+            stage_record__decision=decision, stage_record__superseded_by__isnull=True, approved_at__isnull=True
+        ).select_related("stage_record"):
+            approver = consultation_rules.WAIVER_APPROVER.get(waiver.reason_code)
+            if approver:
+                label = f"批准{waiver.stage_record.get_stage_display()}依法免予"
+                work.setdefault(approver, []).append(label)
+    if state == lifecycle.REVISING:
+        # A revised draft waits for the reviewer's judgement: substantive change or not (第二十七、二十八条).
+        draft = decision.current_draft
+        reviewed = (
+            LegalityReview.objects.filter(decision=decision).exclude(draft_version=None).order_by("-round").first()
+        )
+        newer = draft is not None and (reviewed is None or draft.number > reviewed.draft_version.number)
+        if newer and draft.substantive_change is None:
+            work.setdefault(Role.LEGAL_REVIEWER, []).append("判断修改后的草案是否属于实质性修改")
     if state == lifecycle.DECIDED:
         report = decision.current_record(Stage.PARTY_REPORT)
         if report is None or not report.is_closed:

@@ -248,3 +248,26 @@ def test_a_finished_task_is_never_reminded(open_cast, routed):
     assert closed.exists()
     closed.update(data={"role": "GOV_OFFICE", "due": "2000-01-01"})
     assert all(n.task_id not in set(closed.values_list("pk", flat=True)) for n in timers.run())
+
+
+@pytest.mark.parametrize("role", [r for r in Role.values if r != Role.PUBLIC])
+def test_every_role_opens_and_claims_only_the_tasks_of_its_own_place(client, open_cast, cast_factory, routed, role):
+    """Against every open task of a decision in legality review (reviewer and advisers) and of one listed (office)."""
+    with routed():
+        reviewing = walk.draft(open_cast, walk.initiate(open_cast, walk.propose(open_cast)))
+        consult.consult(open_cast, reviewing, expert=False, risk=False)
+        reviewing = legality_walk.submit(open_cast, Decision.objects.get(pk=reviewing.pk))
+        reviewing = legality.accept_submission(open_cast[Role.LEGAL_REVIEWER], reviewing)
+    with routed():
+        proposed = walk.propose(open_cast, title="第二项")
+    open_ = [*tasks(reviewing).values(), *tasks(proposed).values()]
+    assert sorted(t.data["role"] for t in open_) == [Role.GOV_OFFICE, Role.LEGAL_ADVISER, Role.LEGAL_REVIEWER]
+    for user in (open_cast[role], cast_factory(profile=open_cast.organ.profile_code)[role]):
+        if user is None:
+            continue
+        client.force_login(user)
+        for task in open_:
+            ours = user in open_cast.users.values() and task.data["role"] == role
+            assert client.get(reverse("workflows:task", args=[task.pk])).status_code == (200 if ours else 403)
+            if not ours:
+                assert client.post(reverse("workflows:claim", args=[task.pk])).status_code == 403
