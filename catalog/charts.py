@@ -16,8 +16,10 @@ import hashlib
 
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, ngettext
 
 from catalog.dashboard import PHASE_LABELS
+from decisions.rules import in_language
 from reports.fonts import SANS_FAMILIES
 
 FONT_FAMILY = ", ".join([*(f"'{name}'" for name in SANS_FAMILIES), "sans-serif"])
@@ -77,8 +79,17 @@ def _svg(width, height, title, desc, parts):
     )
 
 
-def phase_chart(phases, *, title="决策事项按办理阶段分布", bar_width=320):
+def _items(count):
+    return ngettext("%(count)s 项", "%(count)s 项", count) % {"count": count}
+
+
+def _total(count):
+    return ngettext("共 %(count)s 项", "共 %(count)s 项", count) % {"count": count}
+
+
+def phase_chart(phases, *, title=None, bar_width=320):
     """Return horizontal bars of `phases` (PhaseCount rows, in pipeline order), each with its number."""
+    title = title or gettext("决策事项按办理阶段分布")
     phases = list(phases)
     total = sum(p.count for p in phases)
     row, bar, pad = 21, 14, 8
@@ -96,13 +107,14 @@ def phase_chart(phases, *, title="决策事项按办理阶段分布", bar_width=
         if phase.count:
             parts.append(_rect(label_width, middle - bar / 2, length, bar, PHASE_COLOURS.get(phase.code, MUTED)))
         parts.append(_text(label_width + length + 4, middle, str(phase.count), weight="bold"))
-    listed = "；".join(f"{p.label} {p.count} 项" for p in phases)
-    desc = f"共 {total} 项。{listed}。"
+    listed = in_language("；", "; ").join(f"{p.label} {_items(p.count)}" for p in phases)
+    desc = gettext("%(total)s。%(listed)s。") % {"total": _total(total), "listed": listed}
     return _svg(width, height, title, desc, parts)
 
 
-def government_chart(rows, *, title="各级政府目录事项办理阶段分布", bar_width=360):
+def government_chart(rows, *, title=None, bar_width=360):
     """Return one stacked bar per government (GovernmentRow), segments by phase, with a legend."""
+    title = title or gettext("各级政府目录事项办理阶段分布")
     rows = list(rows)
     row, bar, pad = 28, 18, 8
     label_width = max((text_width(r.organ) for r in rows), default=0) + pad
@@ -112,7 +124,7 @@ def government_chart(rows, *, title="各级政府目录事项办理阶段分布"
     legend_row = 20
     per_line = 3
     legend_lines = (len(used) + per_line - 1) // per_line
-    width = max(label_width + bar_width + text_width("共 9999 项") + 2 * pad, per_line * 200)
+    width = max(label_width + bar_width + text_width(_total(9999)) + 2 * pad, per_line * 200)
     height = legend_top + legend_lines * legend_row + 4
     parts = []
     for index, gov in enumerate(rows):
@@ -124,13 +136,17 @@ def government_chart(rows, *, title="各级政府目录事项办理阶段分布"
                 continue
             length = bar_width * phase.count / peak
             colour = PHASE_COLOURS.get(phase.code, MUTED)
-            tooltip = f"{gov.organ}：{phase.label} {phase.count} 项"
+            tooltip = gettext("%(organ)s：%(phase)s %(items)s") % {
+                "organ": gov.organ,
+                "phase": phase.label,
+                "items": _items(phase.count),
+            }
             extra = ' stroke="#ffffff" stroke-width="0.5"'
             parts.append(_rect(x, middle - bar / 2, length, bar, colour, extra=extra, tooltip=tooltip))
             if text_width(str(phase.count), 11) + 4 <= length:
                 parts.append(_text(x + length / 2, middle, str(phase.count), size=11, fill=ON_BAR, anchor="middle"))
             x += length
-        parts.append(_text(x + 4, middle, f"共 {gov.entries} 项", weight="bold"))
+        parts.append(_text(x + 4, middle, _total(gov.entries), weight="bold"))
     for index, code in enumerate(used):
         x = pad + (index % per_line) * 200
         y = legend_top + (index // per_line) * legend_row + legend_row / 2
@@ -138,25 +154,37 @@ def government_chart(rows, *, title="各级政府目录事项办理阶段分布"
         parts.append(_text(x + 16, y, PHASE_LABELS[code], size=11))
     lines = []
     for gov in rows:
-        detail = "、".join(f"{p.label} {p.count} 项" for p in gov.phases if p.count)
-        lines.append(f"{gov.organ}：共 {gov.entries} 项" + (f"，其中{detail}" if detail else ""))
-    return _svg(width, height, title, "；".join(lines) + "。", parts)
+        detail = in_language("、", ", ").join(f"{p.label} {_items(p.count)}" for p in gov.phases if p.count)
+        line = gettext("%(organ)s：%(total)s") % {"organ": gov.organ, "total": _total(gov.entries)}
+        lines.append(line + (gettext("，其中%(detail)s") % {"detail": detail} if detail else ""))
+    return _svg(width, height, title, in_language("；", "; ").join(lines) + gettext("。"), parts)
 
 
-def coverage_chart(coverage, *, title="重大行政决策目录覆盖率", bar_width=360):
+def _target(percent):
+    return gettext("目标 %(percent)s%%") % {"percent": percent}
+
+
+def coverage_chart(coverage, *, title=None, bar_width=360):
     """Return the coverage as a bar from 0 to 100% with the 100% target marked (catalog.dashboard.Coverage)."""
+    title = title or gettext("重大行政决策目录覆盖率")
     pad, bar = 8, 22
     left = pad
-    width = left + bar_width + text_width("目标 100%") + 3 * pad
+    width = left + bar_width + text_width(_target(100)) + 3 * pad
     height = 78
     percent = coverage.percent
     if percent is None:
-        summary = f"{coverage.year}年度尚无经集体讨论决定的重大行政决策事项"
+        summary = gettext("%(year)s年度尚无经集体讨论决定的重大行政决策事项") % {"year": coverage.year}
     else:
-        summary = (
-            f"{coverage.year}年度经集体讨论决定 {coverage.decided} 项，其中列入目录 {coverage.through_catalogue} 项，"
-            f"覆盖率 {_fmt(percent)}%（目标 {coverage.target_percent}%）"
-        )
+        summary = gettext(
+            "%(year)s年度经集体讨论决定 %(decided)s 项，其中列入目录 %(listed)s 项，"
+            "覆盖率 %(percent)s%%（目标 %(target)s%%）"
+        ) % {
+            "year": coverage.year,
+            "decided": coverage.decided,
+            "listed": coverage.through_catalogue,
+            "percent": _fmt(percent),
+            "target": coverage.target_percent,
+        }
     parts = [_text(left, 12, summary, size=11)]
     y = 28
     parts.append(_rect(left, y, bar_width, bar, TRACK))
@@ -173,13 +201,20 @@ def coverage_chart(coverage, *, title="重大行政决策目录覆盖率", bar_w
         f'<line x1="{_fmt(target_x)}" y1="{y - 4}" x2="{_fmt(target_x)}" y2="{y + bar + 4}" stroke="{TARGET}"'
         ' stroke-width="2" stroke-dasharray="4 2"/>'
     )
-    parts.append(_text(target_x + 4, y + bar + 14, f"目标 {coverage.target_percent}%", size=11, fill=TARGET))
+    parts.append(_text(target_x + 4, y + bar + 14, _target(coverage.target_percent), size=11, fill=TARGET))
     parts.append(_text(left, y + bar + 14, "0%", size=11, fill=MUTED))
     if coverage.outside:
         parts.append(
-            _text(left + 40, y + bar + 14, f"未经目录 {len(coverage.outside)} 项", size=11, fill=TEXT, weight="bold")
+            _text(
+                left + 40,
+                y + bar + 14,
+                gettext("未经目录 %(count)s 项") % {"count": len(coverage.outside)},
+                size=11,
+                fill=TEXT,
+                weight="bold",
+            )
         )
-    return _svg(width, height, title, summary + "。", parts)
+    return _svg(width, height, title, summary + gettext("。"), parts)
 
 
 __all__ = ["phase_chart", "government_chart", "coverage_chart", "PHASE_COLOURS", "text_width"]

@@ -47,6 +47,9 @@ from datetime import date, timedelta
 
 from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from catalog.models import (
     AdjustmentState,
@@ -69,6 +72,7 @@ from decisions.models import (
     Stage,
     StageStatus,
 )
+from decisions.rules import in_language
 
 S = DecisionState
 YearEndStatus = CatalogueEntry.YearEndStatus
@@ -76,12 +80,12 @@ Disposition = CatalogueEntry.YearEndDisposition
 
 # The B4 states grouped into the phases of the pipeline, in pipeline order; every state once.
 PHASES = (
-    ("PROPOSAL", "建议/列入目录", (S.PROPOSED, S.LISTED)),
-    ("DRAFTING", "启动与起草", (S.INITIATED, S.DRAFTING)),
-    ("CONSULTATION", "公众参与·专家论证·风险评估", (S.CONSULTATION,)),
+    ("PROPOSAL", _("建议/列入目录"), (S.PROPOSED, S.LISTED)),
+    ("DRAFTING", _("启动与起草"), (S.INITIATED, S.DRAFTING)),
+    ("CONSULTATION", _("公众参与·专家论证·风险评估"), (S.CONSULTATION,)),
     (
         "LEGALITY",
-        "合法性审查",
+        _("合法性审查"),
         (
             S.LEGAL_REVIEW_SUBMITTED,
             S.LEGAL_REVIEW_RETURNED,
@@ -91,10 +95,10 @@ PHASES = (
             S.REVISING,
         ),
     ),
-    ("MEETING", "提请审议/列入会议", (S.READY_FOR_MEETING, S.SCHEDULED)),
+    ("MEETING", _("提请审议/列入会议"), (S.READY_FOR_MEETING, S.SCHEDULED)),
     (
         "DECIDED",
-        "已决定(含公布、执行、后评估)",
+        _("已决定(含公布、执行、后评估)"),
         (
             S.DECIDED,
             S.PUBLISHED,
@@ -107,11 +111,11 @@ PHASES = (
             S.STOPPED,
         ),
     ),
-    ("DEFERRED", "暂缓", (S.DEFERRED,)),
-    ("REJECTED", "不同意", (S.REJECTED,)),
-    ("WITHDRAWN", "撤出", (S.WITHDRAWN,)),
-    ("ARCHIVED", "归档", (S.ARCHIVED,)),
-    ("NOT_STARTED", "不予启动/不适用", (S.DECLINED, S.NOT_APPLICABLE)),
+    ("DEFERRED", pgettext_lazy("decision state", "暂缓"), (S.DEFERRED,)),
+    ("REJECTED", pgettext_lazy("decision state", "不同意"), (S.REJECTED,)),
+    ("WITHDRAWN", pgettext_lazy("decision state", "撤出"), (S.WITHDRAWN,)),
+    ("ARCHIVED", pgettext_lazy("decision state", "归档"), (S.ARCHIVED,)),
+    ("NOT_STARTED", _("不予启动/不适用"), (S.DECLINED, S.NOT_APPLICABLE)),
 )
 PHASE_LABELS = {code: label for code, label, _states in PHASES}
 PHASE_OF_STATE = {state: code for code, _label, states in PHASES for state in states}
@@ -131,9 +135,9 @@ class AlertKind:
     LEGALITY_REVIEW = "LEGALITY_REVIEW"
 
     LABELS = {
-        PLANNED_PERIOD: "超过计划提请审议时间",
-        COMMENT_PERIOD: "公开征求意见期限",
-        LEGALITY_REVIEW: "合法性审查时间",
+        PLANNED_PERIOD: _("超过计划提请审议时间"),
+        COMMENT_PERIOD: _("公开征求意见期限"),
+        LEGALITY_REVIEW: _("合法性审查时间"),
     }
 
 
@@ -204,7 +208,7 @@ class EntryRow:
 
     @property
     def overdue_reason(self):
-        return "；".join(a.text for a in self.alerts)
+        return in_language("；", "; ").join(a.text for a in self.alerts)
 
 
 @dataclass(frozen=True)
@@ -434,7 +438,7 @@ def _working_days_through(starts, today):
 
 
 def _day(d):
-    return f"{d.year}年{d.month}月{d.day}日"
+    return in_language(f"{d.year}年{d.month}月{d.day}日", date_format(d, "DATE_FORMAT"))
 
 
 def planned_period_text(entry):
@@ -456,10 +460,8 @@ def _planned_alert(entry, decision, decided, today):
     return Alert(
         kind=AlertKind.PLANNED_PERIOD,
         passed=True,
-        text=(
-            f"计划提请审议时间（{planned_period_text(entry)}，至{_day(end)}）已过{late}天，"
-            f"尚未列入会议（现为“{decision.get_state_display()}”）"
-        ),
+        text=gettext("计划提请审议时间（%(period)s，至%(end)s）已过%(late)s天，尚未列入会议（现为“%(state)s”）")
+        % {"period": planned_period_text(entry), "end": _day(end), "late": late, "state": decision.get_state_display()},
         due=end,
         days=late,
     )
@@ -470,11 +472,13 @@ def _comment_alert(deadline, today, warn_days):
     if left > warn_days:
         return None
     if left < 0:
-        text = f"公开征求意见已于{_day(deadline)}截止，公众参与环节尚未办结（意见汇总和采纳情况说明）"
+        text = gettext("公开征求意见已于%(date)s截止，公众参与环节尚未办结（意见汇总和采纳情况说明）") % {
+            "date": _day(deadline)
+        }
     elif left == 0:
-        text = f"公开征求意见今日（{_day(deadline)}）24时截止"
+        text = gettext("公开征求意见今日（%(date)s）24时截止") % {"date": _day(deadline)}
     else:
-        text = f"公开征求意见将于{_day(deadline)}截止，还剩{left}天"
+        text = gettext("公开征求意见将于%(date)s截止，还剩%(left)s天") % {"date": _day(deadline), "left": left}
     return Alert(kind=AlertKind.COMMENT_PERIOD, passed=left < 0, text=text, due=deadline, days=left)
 
 
@@ -482,12 +486,20 @@ def _review_alert(count, complete_on, minimum, warn):
     if count.days < minimum - warn:
         return None
     reached = count.days >= minimum
-    text = (
-        f"合法性审查自材料齐全（{_day(complete_on)}）起已满{count.days}个工作日，"
-        f"{'已达到' if reached else '接近'}第二十六条“一般不少于{minimum}个工作日”的审查时间，尚未出具审查意见"
-    )
+    if reached:
+        text = gettext(
+            "合法性审查自材料齐全（%(date)s）起已满%(days)s个工作日，"
+            "已达到第二十六条“一般不少于%(minimum)s个工作日”的审查时间，尚未出具审查意见"
+        )
+    else:
+        text = gettext(
+            "合法性审查自材料齐全（%(date)s）起已满%(days)s个工作日，"
+            "接近第二十六条“一般不少于%(minimum)s个工作日”的审查时间，尚未出具审查意见"
+        )
+    text %= {"date": _day(complete_on), "days": count.days, "minimum": minimum}
     if count.provisional:
-        text += f"（{'、'.join(str(y) for y in count.provisional_years)}年节假日安排尚未载入，按周一至周五暂计）"
+        years = in_language("、", ", ").join(str(y) for y in count.provisional_years)
+        text += gettext("（%(years)s年节假日安排尚未载入，按周一至周五暂计）") % {"years": years}
     return Alert(
         kind=AlertKind.LEGALITY_REVIEW,
         passed=reached,
@@ -596,7 +608,7 @@ def catalogue_progress(
                 decision_id=getattr(decision, "pk", None),
                 decision_reference=getattr(decision, "reference", ""),
                 state=decision.state if decision else "",
-                state_label=str(decision.get_state_display()) if decision else "未关联决策",
+                state_label=str(decision.get_state_display()) if decision else gettext("未关联决策"),
                 phase=phase,
                 phase_label=PHASE_LABELS[phase],
                 planned_period=planned_period_text(entry),

@@ -11,6 +11,7 @@ catalog/services.py gates the role first and audits the move.
 import importlib
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_noop
 from django_fsm import transition
 
 from decisions.rules import Failure, ProcedureRefused, Rule
@@ -75,7 +76,7 @@ class CatalogueLifecycle:
         roles=["GOV_OFFICE"],
         rules="COMPILE",
         article="第三条第一款、第三条第三款",
-        zh="汇总形成目录草案",
+        zh=gettext_noop("汇总形成目录草案"),
     )
     def compile(self):
         pass
@@ -87,7 +88,7 @@ class CatalogueLifecycle:
         roles=["LEGAL_REVIEWER"],
         rules="VET",
         article="B9",
-        zh="审核目录草案",
+        zh=gettext_noop("审核目录草案"),
     )
     def vet(self):
         pass
@@ -99,7 +100,7 @@ class CatalogueLifecycle:
         roles=["GOV_OFFICE"],
         rules="APPROVE",
         article="第三条第三款",
-        zh="政府审定目录",
+        zh=gettext_noop("政府审定目录"),
     )
     def approve_by_government(self):
         pass
@@ -111,7 +112,7 @@ class CatalogueLifecycle:
         roles=["GOV_OFFICE"],
         rules="RETURN",
         article="B9",
-        zh="退回重新征集汇总",
+        zh=gettext_noop("退回重新征集汇总"),
     )
     def return_to_collecting(self, reason):
         self.return_reason = reason
@@ -123,7 +124,7 @@ class CatalogueLifecycle:
         roles=["PARTY_LIAISON"],
         rules="CONSENT",
         article="第三条第三款",
-        zh="记录同级党委同意",
+        zh=gettext_noop("记录同级党委同意"),
     )
     def record_party_consent(self):
         pass
@@ -135,7 +136,7 @@ class CatalogueLifecycle:
         roles=["PARTY_LIAISON"],
         rules="NON_CONSENT",
         article="第三条第三款",
-        zh="记录党委不同意或要求修改",
+        zh=gettext_noop("记录党委不同意或要求修改"),
     )
     def record_party_non_consent(self, reason):
         self.return_reason = reason
@@ -149,7 +150,7 @@ class CatalogueLifecycle:
         roles=["GOV_OFFICE"],
         rules="PUBLISH",
         article="第三条第三款",
-        zh="公布目录",
+        zh=gettext_noop("公布目录"),
     )
     def publish(self, at, notice_number, notice_date, notice_url):
         self.version = 1
@@ -165,7 +166,7 @@ class CatalogueLifecycle:
         roles=["GOV_OFFICE"],
         rules="YEAR_END",
         article="P21",
-        zh="公布年度完成情况",
+        zh=gettext_noop("公布年度完成情况"),
     )
     def report_year_end(self, at):
         self.year_end_reported_at = at
@@ -177,7 +178,7 @@ class CatalogueLifecycle:
         roles=[SYSTEM],
         rules="",
         article="P21",
-        zh="目录年度终结",
+        zh=gettext_noop("目录年度终结"),
     )
     def close(self, at):
         self.closed_at = at
@@ -198,7 +199,7 @@ class AdjustmentLifecycle:
         roles=["GOV_OFFICE"],
         rules="ADJ_REVIEW",
         article="B9",
-        zh="审核目录调整",
+        zh=gettext_noop("审核目录调整"),
     )
     def review(self):
         pass
@@ -210,7 +211,7 @@ class AdjustmentLifecycle:
         roles=["GOV_OFFICE"],
         rules="ADJ_APPROVE",
         article="第三条第三款",
-        zh="政府同意目录调整",
+        zh=gettext_noop("政府同意目录调整"),
     )
     def approve_by_government(self):
         pass
@@ -222,7 +223,7 @@ class AdjustmentLifecycle:
         roles=["PARTY_LIAISON"],
         rules="ADJ_CONSENT",
         article="第三条第三款; P3",
-        zh="记录党委同意目录调整",
+        zh=gettext_noop("记录党委同意目录调整"),
     )
     def record_party_consent(self):
         pass
@@ -234,7 +235,7 @@ class AdjustmentLifecycle:
         roles=["GOV_OFFICE"],
         rules="ADJ_PUBLISH",
         article="第三条第三款",
-        zh="公布目录调整",
+        zh=gettext_noop("公布目录调整"),
     )
     def publish(self, at, version, notice_number, notice_date, notice_url):
         self.published_at = at
@@ -250,7 +251,7 @@ class AdjustmentLifecycle:
         roles=["GOV_OFFICE", "PARTY_LIAISON", SYSTEM],
         rules="ADJ_REJECT",
         article="B9",
-        zh="目录调整未通过",
+        zh=gettext_noop("目录调整未通过"),
     )
     def reject(self, reason):
         self.rejection_reason = reason

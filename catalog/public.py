@@ -7,12 +7,13 @@ from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.utils.translation import gettext
 
 from catalog import dashboard, versions
 from catalog.forms import PublicProposalForm
 from catalog.models import AnnualCatalogue, CatalogueState
 from decisions.models import Decision, Organisation
-from decisions.rules import ProcedureRefused
+from decisions.rules import ProcedureRefused, source_language
 from decisions.services import initiation
 
 PUBLISHED_STATES = (CatalogueState.PUBLISHED, CatalogueState.YEAR_END_REPORTED, CatalogueState.CLOSED)
@@ -73,22 +74,27 @@ def proposal_form(request, code):
         key = f"juece:public-proposal:{_address(request)}"
         sent = cache.get(key, 0)
         if sent >= PROPOSALS_PER_HOUR:
-            form.add_error(None, "提交过于频繁，请一小时后再试。")
+            form.add_error(None, gettext("提交过于频繁，请一小时后再试。"))
         else:
             data = form.cleaned_data
             try:
-                decision = initiation.register_proposal(
-                    None,
-                    organ,
-                    title=data["title"],
-                    source_type=Decision.SourceType.CITIZEN,
-                    proposer_name=data["proposer_name"],
-                    category=data["category"],
-                    **form.proposal_values(),
-                )
+                with source_language():
+                    decision = initiation.register_proposal(
+                        None,
+                        organ,
+                        title=data["title"],
+                        source_type=Decision.SourceType.CITIZEN,
+                        proposer_name=data["proposer_name"],
+                        category=data["category"],
+                        **form.proposal_values(),
+                    )
             except ProcedureRefused as refused:
                 for failure in refused.failures:
-                    form.add_error(None, f"{failure.rule.zh}（{failure.rule.citation}）")
+                    form.add_error(
+                        None,
+                        gettext("%(message)s（%(article)s）")
+                        % {"message": failure.text, "article": failure.rule.citation},
+                    )
             else:
                 cache.set(key, sent + 1, 3600)
                 return render(request, "catalog/public/receipt.html", {"organ": organ, "decision": decision})

@@ -24,29 +24,32 @@ from datetime import date, datetime
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
 
 from catalog import entries as entry_fields
 from catalog.models import AdjustmentState, CatalogueAdjustment, CatalogueEntry, RequiredProcedure
 from decisions.models import Decision
+from decisions.rules import in_language
 
 # The fields of an entry that a published catalogue shows, in the order a diff lists them.
 # proposer_type and proposal_fields feed the decision the compilation creates; they are not published.
 FIELD_LABELS = {
-    "name": "决策事项名称",
-    "main_content": "主要内容",
-    "category": "事项类别",
-    "decision_body": "决策主体",
-    "lead_unit": "承办单位",
-    "co_units": "协办单位",
-    "legal_policy_basis": "法律政策依据",
-    "required_procedures": "履行程序",
-    "planned_submission_from": "拟提交审议时间（起）",
-    "planned_submission_to": "拟提交审议时间（止）",
-    "planned_submission_text": "拟提交审议时间",
-    "planned_completion": "计划完成时间",
-    "remarks": "备注",
+    "name": _("决策事项名称"),
+    "main_content": _("主要内容"),
+    "category": _("事项类别"),
+    "decision_body": _("决策主体"),
+    "lead_unit": _("承办单位"),
+    "co_units": _("协办单位"),
+    "legal_policy_basis": _("法律政策依据"),
+    "required_procedures": _("履行程序"),
+    "planned_submission_from": _("拟提交审议时间（起）"),
+    "planned_submission_to": _("拟提交审议时间（止）"),
+    "planned_submission_text": _("拟提交审议时间"),
+    "planned_completion": _("计划完成时间"),
+    "remarks": _("备注"),
 }
-ORIGINAL_KIND_LABEL = "首次公布"
+ORIGINAL_KIND_LABEL = _("首次公布")
 
 
 @dataclass(frozen=True)
@@ -177,8 +180,8 @@ def _month(value):
     if value is None:
         return ""
     if value.day == 1:
-        return f"{value.year}年{value.month}月"
-    return f"{value.year}年{value.month}月{value.day}日"
+        return in_language(f"{value.year}年{value.month}月", date_format(value, "YEAR_MONTH_FORMAT"))
+    return in_language(f"{value.year}年{value.month}月{value.day}日", date_format(value, "DATE_FORMAT"))
 
 
 def procedure_names(codes):
@@ -186,7 +189,7 @@ def procedure_names(codes):
     codes = set(codes or ())
     known = [str(p.label) for p in RequiredProcedure if p.value in codes]
     unknown = sorted(c for c in codes if c not in RequiredProcedure.values)
-    return "、".join(known + unknown)
+    return in_language("、", ", ").join(known + unknown)
 
 
 def _display(values):
@@ -202,7 +205,7 @@ def _display(values):
         "category": str(category),
         "decision_body": values.get("decision_body") or "",
         "lead_unit": lead_unit.name if lead_unit is not None else "",
-        "co_units": "、".join(unit.name for unit in co_units),
+        "co_units": in_language("、", ", ").join(unit.name for unit in co_units),
         "legal_policy_basis": values.get("legal_policy_basis") or "",
         "required_procedures": procedure_names(values.get("required_procedures")),
         "planned_submission_from": _month(values.get("planned_submission_from")),

@@ -16,6 +16,8 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from viewflow.urls import Application
 
@@ -23,7 +25,7 @@ from catalog import access, dashboard, forms, imports, lifecycle, services, vers
 from catalog.charts import coverage_chart, government_chart, phase_chart
 from catalog.models import AnnualCatalogue, CatalogueAdjustment, CatalogueEntry, CatalogueImport, CatalogueState
 from decisions.models import Decision, DecisionState, Organisation, Role
-from decisions.rules import ProcedureRefused
+from decisions.rules import ProcedureRefused, active_language, in_language, source_language
 from decisions.services import initiation
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -35,15 +37,19 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def _readable(request, pk):
     catalogue = get_object_or_404(AnnualCatalogue.objects.select_related("organ", "profile"), pk=pk)
     if not access.can_read(request.user, catalogue):
-        raise PermissionDenied("无权查看该目录 (not your jurisdiction)")
+        raise PermissionDenied(gettext("无权查看该目录 (not your jurisdiction)"))
     return catalogue
 
 
 def _refusal(form, refused):
     """Show every failed rule of a refusal on the form: code, message, article."""
     for failure in refused.failures:
-        text = failure.rule.zh + (f"：{failure.detail}" if failure.detail else "")
-        form.add_error(None, f"{text}（{failure.rule.citation}；{failure.code}）")
+        detail = in_language(f"：{failure.detail}", f": {failure.detail}") if failure.detail else ""
+        form.add_error(
+            None,
+            gettext("%(message)s%(detail)s（%(article)s；%(code)s）")
+            % {"message": failure.text, "detail": detail, "article": failure.rule.citation, "code": failure.code},
+        )
 
 
 def _upload(form, field="document"):
@@ -222,25 +228,28 @@ def catalogue_open(request):
     """– → COLLECTING: open a catalogue with its call for proposals (征集通知)."""
     organs = access.offices_of(request.user)
     if not organs.exists():
-        raise PermissionDenied("只有政府办公室可以开启年度目录 (GOV_OFFICE only)")
+        raise PermissionDenied(gettext("只有政府办公室可以开启年度目录 (GOV_OFFICE only)"))
     form = forms.OpenCatalogueForm(
         request.POST or None, request.FILES or None, organs=organs, initial={"year": timezone.localdate().year + 1}
     )
     if request.method == "POST" and form.is_valid():
         try:
-            catalogue = services.open_catalogue(
-                request.user,
-                form.cleaned_data["organ"],
-                form.cleaned_data["year"],
-                call_for_proposals=_upload(form, "call_for_proposals"),
-                title=form.cleaned_data["title"],
-            )
+            with source_language():
+                catalogue = services.open_catalogue(
+                    request.user,
+                    form.cleaned_data["organ"],
+                    form.cleaned_data["year"],
+                    call_for_proposals=_upload(form, "call_for_proposals"),
+                    title=form.cleaned_data["title"],
+                )
         except ProcedureRefused as refused:
             _refusal(form, refused)
         else:
-            messages.success(request, f"已开启{catalogue.title}，开始征集决策事项建议。")
+            messages.success(request, gettext("已开启%(title)s，开始征集决策事项建议。") % {"title": catalogue.title})
             return redirect("catalog:detail", pk=catalogue.pk)
-    return render(request, "catalog/form.html", {"form": form, "heading": "开启年度目录征集", "multipart": True})
+    return render(
+        request, "catalog/form.html", {"form": form, "heading": gettext("开启年度目录征集"), "multipart": True}
+    )
 
 
 @login_required
@@ -283,21 +292,22 @@ def catalogue_detail(request, pk):
 def _act(request, obj, catalogue, actions, name, redirect_to):
     action = actions.get(name)
     if action is None:
-        raise PermissionDenied("未知的操作")
+        raise PermissionDenied(gettext("未知的操作"))
     step = lifecycle.STEPS[action.step]
     multipart = any(isinstance(f, forms.forms.FileField) for f in action.form.base_fields.values())
     form = action.form(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            action.run(request.user, obj, form)
+            with source_language():
+                action.run(request.user, obj, form)
         except ProcedureRefused as refused:
             _refusal(form, refused)
         else:
-            messages.success(request, f"已办理：{step.zh}")
+            messages.success(request, gettext("已办理：%(action)s") % {"action": gettext(step.zh)})
             return redirect_to
     context = {
         "form": form,
-        "heading": step.zh,
+        "heading": gettext(step.zh),
         "subject": obj,
         "catalogue": catalogue,
         "basis": step.article,
@@ -322,13 +332,18 @@ def entry_add(request, pk):
     form = forms.EntryForm(request.POST or None, organ=catalogue.organ)
     if request.method == "POST" and form.is_valid():
         try:
-            entry = services.add_entry(request.user, catalogue, **form.entry_values())
+            with source_language():
+                entry = services.add_entry(request.user, catalogue, **form.entry_values())
         except ProcedureRefused as refused:
             _refusal(form, refused)
         else:
-            messages.success(request, f"已增加第{entry.seq_no}项：{entry.name}")
+            messages.success(
+                request, gettext("已增加第%(seq_no)s项：%(name)s") % {"seq_no": entry.seq_no, "name": entry.name}
+            )
             return redirect("catalog:detail", pk=pk)
-    return render(request, "catalog/form.html", {"form": form, "heading": "增加目录事项", "catalogue": catalogue})
+    return render(
+        request, "catalog/form.html", {"form": form, "heading": gettext("增加目录事项"), "catalogue": catalogue}
+    )
 
 
 def _draft_entry(request, pk, entry_pk):
@@ -343,15 +358,15 @@ def entry_edit(request, pk, entry_pk):
     form = forms.EntryForm(request.POST or None, organ=catalogue.organ, initial=forms.EntryForm.initial_from(entry))
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_entry(request.user, entry, **form.entry_values())
+            with source_language():
+                services.update_entry(request.user, entry, **form.entry_values())
         except ProcedureRefused as refused:
             _refusal(form, refused)
         else:
-            messages.success(request, f"已修改第{entry.seq_no}项")
+            messages.success(request, gettext("已修改第%(seq_no)s项") % {"seq_no": entry.seq_no})
             return redirect("catalog:detail", pk=pk)
-    return render(
-        request, "catalog/form.html", {"form": form, "heading": f"修改第{entry.seq_no}项", "catalogue": catalogue}
-    )
+    heading = gettext("修改第%(seq_no)s项") % {"seq_no": entry.seq_no}
+    return render(request, "catalog/form.html", {"form": form, "heading": heading, "catalogue": catalogue})
 
 
 @login_required
@@ -359,11 +374,14 @@ def entry_edit(request, pk, entry_pk):
 def entry_remove(request, pk, entry_pk):
     catalogue, entry = _draft_entry(request, pk, entry_pk)
     try:
-        services.remove_entry(request.user, entry)
+        with source_language():
+            services.remove_entry(request.user, entry)
     except ProcedureRefused as refused:
-        messages.error(request, refused.message())
+        messages.error(request, refused.message(active_language()))
     else:
-        messages.success(request, f"已删除第{entry.seq_no}项：{entry.name}")
+        messages.success(
+            request, gettext("已删除第%(seq_no)s项：%(name)s") % {"seq_no": entry.seq_no, "name": entry.name}
+        )
     return redirect("catalog:detail", pk=catalogue.pk)
 
 
@@ -374,16 +392,16 @@ def entry_disposition(request, pk, entry_pk):
     form = forms.DispositionForm(request.POST or None, initial={"disposition": entry.year_end_disposition})
     if request.method == "POST" and form.is_valid():
         try:
-            services.set_year_end_disposition(request.user, catalogue, entry, form.cleaned_data["disposition"])
+            with source_language():
+                services.set_year_end_disposition(request.user, catalogue, entry, form.cleaned_data["disposition"])
         except ProcedureRefused as refused:
             _refusal(form, refused)
         else:
-            messages.success(request, f"已确定第{entry.seq_no}项的年终处理方式")
+            messages.success(request, gettext("已确定第%(seq_no)s项的年终处理方式") % {"seq_no": entry.seq_no})
             return redirect("catalog:detail", pk=pk)
+    heading = gettext("年终处理：%(name)s") % {"name": entry.name}
     return render(
-        request,
-        "catalog/form.html",
-        {"form": form, "heading": f"年终处理：{entry.name}", "catalogue": catalogue, "basis": "P21"},
+        request, "catalog/form.html", {"form": form, "heading": heading, "catalogue": catalogue, "basis": "P21"}
     )
 
 
@@ -399,24 +417,25 @@ def adjustment_propose(request, pk):
         entry = form.entries.get(form.cleaned_data["entry"] or "")
         document = _upload(form)
         try:
-            adjustment = services.propose_adjustment(
-                request.user,
-                catalogue,
-                kind=kind,
-                reason=form.cleaned_data["reason"],
-                entry=entry,
-                data=form.adjustment_data(),
-                documents=[document] if document else (),
-            )
+            with source_language():
+                adjustment = services.propose_adjustment(
+                    request.user,
+                    catalogue,
+                    kind=kind,
+                    reason=form.cleaned_data["reason"],
+                    entry=entry,
+                    data=form.adjustment_data(),
+                    documents=[document] if document else (),
+                )
         except ProcedureRefused as refused:
             _refusal(form, refused)
         else:
-            messages.success(request, "已提出目录调整，待政府办公室审核")
+            messages.success(request, gettext("已提出目录调整，待政府办公室审核"))
             return redirect("catalog:adjustment", pk=adjustment.pk)
     return render(
         request,
         "catalog/form.html",
-        {"form": form, "heading": "提出目录调整", "catalogue": catalogue, "multipart": True, "basis": "P20"},
+        {"form": form, "heading": gettext("提出目录调整"), "catalogue": catalogue, "multipart": True, "basis": "P20"},
     )
 
 
@@ -425,7 +444,7 @@ def _adjustment(request, pk):
         CatalogueAdjustment.objects.select_related("catalogue__organ", "decision", "proposed_by"), pk=pk
     )
     if not access.can_read(request.user, adjustment.catalogue):
-        raise PermissionDenied("无权查看该目录调整 (not your jurisdiction)")
+        raise PermissionDenied(gettext("无权查看该目录调整 (not your jurisdiction)"))
     return adjustment
 
 
@@ -458,14 +477,17 @@ def adjustment_act(request, pk, name):
 
 @login_required
 def template_download(request):
-    return _download(workbook.template(), "年度重大行政决策事项目录-导入模板.xlsx", XLSX)
+    with source_language():  # the published layout, in Chinese: the import reads it back
+        data = workbook.template()
+    return _download(data, "年度重大行政决策事项目录-导入模板.xlsx", XLSX)
 
 
 @login_required
 def catalogue_export(request, pk):
     catalogue = _readable(request, pk)
     version = request.GET.get("version")
-    data = workbook.export(catalogue, int(version) if version and version.isdigit() else None)
+    with source_language():
+        data = workbook.export(catalogue, int(version) if version and version.isdigit() else None)
     suffix = f"-第{version}版" if version and version.isdigit() else ""
     return _download(data, f"{catalogue.title}{suffix}.xlsx", XLSX)
 
@@ -478,7 +500,8 @@ def catalogue_import(request, pk):
     if request.method == "POST" and form.is_valid():
         uploaded = form.cleaned_data["workbook"]
         try:
-            job = imports.preview_upload(request.user, catalogue, uploaded.name, uploaded.read())
+            with source_language():
+                job = imports.preview_upload(request.user, catalogue, uploaded.name, uploaded.read())
         except ProcedureRefused as refused:
             _refusal(form, refused)
         else:
@@ -488,7 +511,7 @@ def catalogue_import(request, pk):
         "catalog/form.html",
         {
             "form": form,
-            "heading": "从 Excel 导入目录事项",
+            "heading": gettext("从 Excel 导入目录事项"),
             "catalogue": catalogue,
             "multipart": True,
             "template_link": True,
@@ -500,7 +523,7 @@ def _import_job(request, pk, import_pk):
     catalogue = _readable(request, pk)
     job = get_object_or_404(CatalogueImport, pk=import_pk, catalogue=catalogue)
     if Role.GOV_OFFICE not in access.acting_roles(request.user, catalogue.organ):
-        raise PermissionDenied("只有本级政府办公室可以导入目录 (GOV_OFFICE of the organ only)")
+        raise PermissionDenied(gettext("只有本级政府办公室可以导入目录 (GOV_OFFICE of the organ only)"))
     return catalogue, job
 
 
@@ -509,9 +532,10 @@ def import_detail(request, pk, import_pk):
     catalogue, job = _import_job(request, pk, import_pk)
     if request.method == "POST":
         try:
-            imports.confirm(request.user, job)
+            with source_language():
+                imports.confirm(request.user, job)
         except ProcedureRefused as refused:
-            messages.error(request, refused.message())
+            messages.error(request, refused.message(active_language()))
         return redirect("catalog:import", pk=pk, import_pk=import_pk)
     rows = imports.preview_rows(job)
     return render(request, "catalog/import.html", {"catalogue": catalogue, "job": job, "rows": rows})
@@ -571,36 +595,38 @@ def proposal_new(request):
     organ_id = request.GET.get("organ") or request.POST.get("organ")
     organ = next((o for o in organs if str(o.pk) == str(organ_id)), organs[0] if organs else None)
     if organ is None:
-        raise PermissionDenied("您不在任何政府或部门任职，不能登记决策建议")
+        raise PermissionDenied(gettext("您不在任何政府或部门任职，不能登记决策建议"))
     form = forms.ProposalForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            decision = initiation.register_proposal(
-                request.user,
-                organ,
-                title=data["title"],
-                source_type=data["source_type"],
-                proposer_name=data["proposer_name"],
-                category=data["category"],
-                **form.proposal_values(),
-            )
+            with source_language():
+                decision = initiation.register_proposal(
+                    request.user,
+                    organ,
+                    title=data["title"],
+                    source_type=data["source_type"],
+                    proposer_name=data["proposer_name"],
+                    category=data["category"],
+                    **form.proposal_values(),
+                )
         except ProcedureRefused as refused:
             _refusal(form, refused)
         else:
-            messages.success(request, f"已登记决策建议 {decision.reference}")
+            messages.success(request, gettext("已登记决策建议 %(reference)s") % {"reference": decision.reference})
             return redirect("catalog:proposals")
+    heading = gettext("登记决策建议：%(organ)s") % {"organ": organ.name}
     return render(
         request,
         "catalog/form.html",
-        {"form": form, "heading": f"登记决策建议：{organ.name}", "basis": "第十条", "organs": organs, "organ": organ},
+        {"form": form, "heading": heading, "basis": "第十条", "organs": organs, "organ": organ},
     )
 
 
 def _proposal(request, reference):
     decision = get_object_or_404(Decision.objects.select_related("organ"), reference=reference)
     if decision.organ_id not in access.readable_organ_ids(request.user):
-        raise PermissionDenied("无权办理该建议 (not your jurisdiction)")
+        raise PermissionDenied(gettext("无权办理该建议 (not your jurisdiction)"))
     return decision
 
 
@@ -611,18 +637,23 @@ def proposal_not_applicable(request, reference):
     form = forms.NotApplicableForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            initiation.declare_not_applicable(
-                request.user, decision, reason=form.cleaned_data["reason"], explanation=form.cleaned_data["explanation"]
-            )
+            with source_language():
+                initiation.declare_not_applicable(
+                    request.user,
+                    decision,
+                    reason=form.cleaned_data["reason"],
+                    explanation=form.cleaned_data["explanation"],
+                )
         except ProcedureRefused as refused:
             _refusal(form, refused)
         else:
-            messages.success(request, f"{decision.reference} 已认定为不适用本条例的事项")
+            messages.success(
+                request, gettext("%(reference)s 已认定为不适用本条例的事项") % {"reference": decision.reference}
+            )
             return redirect("catalog:proposals")
+    heading = gettext("适用性审查：%(title)s") % {"title": decision.title}
     return render(
-        request,
-        "catalog/form.html",
-        {"form": form, "heading": f"适用性审查：{decision.title}", "basis": "第三条第二款", "danger": True},
+        request, "catalog/form.html", {"form": form, "heading": heading, "basis": "第三条第二款", "danger": True}
     )
 
 
@@ -636,17 +667,18 @@ def proposal_to_catalogue(request, reference):
     if request.method == "POST" and form.is_valid():
         catalogue = form.cleaned_data["catalogue"]
         try:
-            entry = services.add_entry(request.user, catalogue, decision=decision, **form.entry_values())
+            with source_language():
+                entry = services.add_entry(request.user, catalogue, decision=decision, **form.entry_values())
         except ProcedureRefused as refused:
             _refusal(form, refused)
         else:
-            messages.success(request, f"已列入{catalogue.title}第{entry.seq_no}项")
+            messages.success(
+                request,
+                gettext("已列入%(catalogue)s第%(seq_no)s项") % {"catalogue": catalogue.title, "seq_no": entry.seq_no},
+            )
             return redirect("catalog:detail", pk=catalogue.pk)
-    return render(
-        request,
-        "catalog/form.html",
-        {"form": form, "heading": f"列入目录草案：{decision.title}", "basis": "第三条第三款"},
-    )
+    heading = gettext("列入目录草案：%(title)s") % {"title": decision.title}
+    return render(request, "catalog/form.html", {"form": form, "heading": heading, "basis": "第三条第三款"})
 
 
 # -- dashboards ------------------------------------------------------------------------------------
@@ -672,7 +704,7 @@ def catalogue_dashboard(request, pk):
 def government_dashboard(request, code, year):
     organ = get_object_or_404(Organisation, code=code, kind=Organisation.Kind.GOVERNMENT)
     if organ.pk not in access.readable_organ_ids(request.user):
-        raise PermissionDenied("无权查看该政府的目录进度 (not your jurisdiction)")
+        raise PermissionDenied(gettext("无权查看该政府的目录进度 (not your jurisdiction)"))
     progress = dashboard.government_progress(organ, year)
     return render(
         request,
@@ -703,14 +735,14 @@ def dashboard_index(request):
 class CatalogueApp(Application):
     """年度重大行政决策事项目录: compile, consent, publish, adjust, import/export, and what is late."""
 
-    title = "年度决策事项目录"
+    title = _("年度决策事项目录")
     icon = "library_books"
     app_name = "catalog"
     menu_template_name = "catalog/menu.html"
     menu_links = [
-        ("catalog:index", "library_books", "年度目录"),
-        ("catalog:proposals", "inbox", "决策建议"),
-        ("catalog:dashboards", "insights", "进度看板"),
+        ("catalog:index", "library_books", _("年度目录")),
+        ("catalog:proposals", "inbox", _("决策建议")),
+        ("catalog:dashboards", "insights", _("进度看板")),
     ]
 
     urlpatterns = [

@@ -18,9 +18,18 @@ from calendar import monthrange
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.utils.translation import gettext_noop
+
 from decisions import calendar, lifecycle
 from decisions.models import AgendaItem, Document, DocumentType, LegalityReview, Role, Stage
 from decisions.rules.facts import param
+
+# What a date rests on is kept in Chinese (task data, e-mails); pages translate it when shown, reading the
+# numbers back through these forms (workflows/templatetags/task_text.py).
+HEARING_BASIS = gettext_noop("听证材料须于听证会%(days)s日前送达(第十六条)")
+REVIEW_BASIS = gettext_noop("材料齐全后%(days)s个工作日(第二十六条)")
+PUBLICATION_BASIS = gettext_noop("会议后%(days)s个工作日内及时公布(第三十二条)")
+BASES = (HEARING_BASIS, REVIEW_BASIS, PUBLICATION_BASIS)
 
 
 @dataclass(frozen=True)
@@ -36,7 +45,7 @@ def _planned(decision):
     entry = decision.catalogue_entries.exclude(planned_submission_to=None).order_by("-id").first()
     if entry is None:
         return None
-    return Due(entry.planned_submission_to, "目录计划提交审议时间(B9)")
+    return Due(entry.planned_submission_to, gettext_noop("目录计划提交审议时间(B9)"))
 
 
 def _hearing(decision):
@@ -45,7 +54,7 @@ def _hearing(decision):
     if hearing is None or hearing.hearing_date is None:
         return None
     lead = param(decision, "hearing_material_lead_days") or 7
-    return Due(hearing.hearing_date - timedelta(days=lead), f"听证材料须于听证会{lead}日前送达(第十六条)")
+    return Due(hearing.hearing_date - timedelta(days=lead), HEARING_BASIS % {"days": lead})
 
 
 def _review(decision):
@@ -59,7 +68,7 @@ def _review(decision):
         return None
     days = param(decision, "legality_review_min_working_days") or 7
     reached = calendar.add_working_days(review.complete_on, days)
-    return Due(reached.date, f"材料齐全后{days}个工作日(第二十六条)", reached.provisional)
+    return Due(reached.date, REVIEW_BASIS % {"days": days}, reached.provisional)
 
 
 def _publication(decision):
@@ -73,7 +82,7 @@ def _publication(decision):
         return None
     days = param(decision, "publication_warn_working_days") or 20
     reached = calendar.add_working_days(item.meeting.date, days)
-    return Due(reached.date, f"会议后{days}个工作日内及时公布(第三十二条)", reached.provisional)
+    return Due(reached.date, PUBLICATION_BASIS % {"days": days}, reached.provisional)
 
 
 def add_months(day, months):
@@ -94,7 +103,7 @@ def next_report(decision):
     every = decision.report_every_months or 0
     if filed and not every:
         return None
-    return Due(add_months(decision.first_report_due, every * filed), "执行情况报告(第三十四条)")
+    return Due(add_months(decision.first_report_due, every * filed), gettext_noop("执行情况报告(第三十四条)"))
 
 
 def due_for(decision, role):

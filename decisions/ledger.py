@@ -16,12 +16,14 @@ from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext
 
 from decisions.actions.comments import LEDGER_ACTIONS
+from decisions.comment_input import comments_template
 from decisions.models import Comment, Decision, DocumentType, Role, Stage, StageStatus
 from decisions.permissions import roles_for
 from decisions.personal import mask_email, mask_id_number, mask_phone
-from decisions.services.comments import comments_template
+from decisions.rules import source_language
 
 PAGE_SIZE = 100
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -53,9 +55,10 @@ def comment_ledger(request, reference):
     decision = get_object_or_404(Decision.objects.select_related("organ", "lead_unit"), reference=reference)
     roles = roles_for(request.user, decision)
     if not roles:
-        raise PermissionDenied("无权查看该决策事项 (you hold no role for this decision)")
+        raise PermissionDenied(gettext("无权查看该决策事项 (you hold no role for this decision)"))
     if request.GET.get("download") == "template":
-        response = HttpResponse(comments_template(), content_type=XLSX)
+        with source_language():  # the template's headers and lists are what the import reads
+            response = HttpResponse(comments_template(), content_type=XLSX)
         response["Content-Disposition"] = content_disposition_header(True, TEMPLATE_NAME)
         return response
     record, records = _record(decision, request.GET.get("record", ""))

@@ -10,6 +10,8 @@ Services call it inside their transaction, after the role gate.
 import importlib
 from dataclasses import dataclass
 
+from django.utils import translation
+from django.utils.translation import gettext_noop
 from django_fsm import RETURN_VALUE, transition
 
 from decisions.rules import Context, Failure, ProcedureRefused, Rule, evaluate
@@ -123,7 +125,7 @@ class DecisionLifecycle:
         roles=["GOV_OFFICE"],
         rules="initiation.T2",
         article="第三条第二款",
-        zh="适用性审查：不适用本条例",
+        zh=gettext_noop("适用性审查：不适用本条例"),
     )
     def declare_not_applicable(self):
         pass
@@ -135,7 +137,7 @@ class DecisionLifecycle:
         roles=["GOV_OFFICE"],
         rules="initiation.T2A",
         article="第十条",
-        zh="决策机关决定不予启动",
+        zh=gettext_noop("决策机关决定不予启动"),
     )
     def decline(self):
         pass
@@ -147,7 +149,7 @@ class DecisionLifecycle:
         roles=[SYSTEM],
         rules="initiation.T3",
         article="第三条第三款",
-        zh="列入已公布的决策事项目录",
+        zh=gettext_noop("列入已公布的决策事项目录"),
     )
     def list_in_catalogue(self):
         pass
@@ -159,7 +161,7 @@ class DecisionLifecycle:
         roles=["GOV_OFFICE"],
         rules="initiation.T3B",
         article="第十条、第十一条",
-        zh="不经目录启动决策",
+        zh=gettext_noop("不经目录启动决策"),
     )
     def start_without_catalogue(self):
         pass
@@ -171,7 +173,7 @@ class DecisionLifecycle:
         roles=["GOV_OFFICE"],
         rules="initiation.T4",
         article="第十条、第十一条",
-        zh="决策启动，确定承办单位",
+        zh=gettext_noop("决策启动，确定承办单位"),
     )
     def initiate(self):
         pass
@@ -183,7 +185,7 @@ class DecisionLifecycle:
         roles=["UNDERTAKING_LEAD"],
         rules="initiation.T5",
         article="第十二条",
-        zh="开始拟订决策草案",
+        zh=gettext_noop("开始拟订决策草案"),
     )
     def start_drafting(self):
         pass
@@ -195,7 +197,7 @@ class DecisionLifecycle:
         roles=["UNDERTAKING_LEAD"],
         rules="initiation.T6",
         article="第十二条、第十三条",
-        zh="决策草案形成，进入公众参与、专家论证、风险评估",
+        zh=gettext_noop("决策草案形成，进入公众参与、专家论证、风险评估"),
     )
     def open_consultation(self):
         pass
@@ -207,7 +209,7 @@ class DecisionLifecycle:
         roles=["UNDERTAKING_LEAD"],
         rules="legality.T10",
         article="第二十五条、第二十六条",
-        zh="送请合法性审查",
+        zh=gettext_noop("送请合法性审查"),
     )
     def submit_for_legality_review(self):
         pass
@@ -219,7 +221,7 @@ class DecisionLifecycle:
         roles=["LEGAL_REVIEWER"],
         rules="legality.T11",
         article="第二十六条",
-        zh="退回或要求补充材料",
+        zh=gettext_noop("退回或要求补充材料"),
     )
     def return_submission(self):
         pass
@@ -231,7 +233,7 @@ class DecisionLifecycle:
         roles=["UNDERTAKING_LEAD"],
         rules="legality.T12",
         article="第二十六条",
-        zh="补充材料后重新报送",
+        zh=gettext_noop("补充材料后重新报送"),
     )
     def resubmit(self):
         pass
@@ -243,7 +245,7 @@ class DecisionLifecycle:
         roles=["LEGAL_REVIEWER"],
         rules="legality.T13",
         article="第二十六条",
-        zh="材料齐全，受理审查",
+        zh=gettext_noop("材料齐全，受理审查"),
     )
     def accept_submission(self):
         pass
@@ -255,7 +257,7 @@ class DecisionLifecycle:
         roles=["LEGAL_REVIEWER"],
         rules="legality.T13A",
         article="第二十六条",
-        zh="审查中要求补充材料",
+        zh=gettext_noop("审查中要求补充材料"),
     )
     def request_supplement(self):
         pass
@@ -267,7 +269,7 @@ class DecisionLifecycle:
         roles=["LEGAL_REVIEWER"],
         rules="legality.T14",
         article="第二十五条、第二十七条、第二十八条",
-        zh="出具合法性审查意见",
+        zh=gettext_noop("出具合法性审查意见"),
     )
     def issue_legality_opinion(self):
         pass
@@ -279,7 +281,7 @@ class DecisionLifecycle:
         roles=[SYSTEM],
         rules="legality.T15",
         article="第二十五条、第二十八条",
-        zh="根据审查意见修改",
+        zh=gettext_noop("根据审查意见修改"),
     )
     def begin_revision(self):
         pass
@@ -291,7 +293,7 @@ class DecisionLifecycle:
         roles=["UNDERTAKING_LEAD"],
         rules="legality.T16",
         article="第二十五条",
-        zh="修改后重新送审(新一轮)",
+        zh=gettext_noop("修改后重新送审(新一轮)"),
     )
     def resubmit_new_round(self):
         pass
@@ -303,7 +305,7 @@ class DecisionLifecycle:
         roles=["UNDERTAKING_LEAD"],
         rules="legality.T16A",
         article="第十八条、第二十七条、第二十八条",
-        zh="重新履行相关程序",
+        zh=gettext_noop("重新履行相关程序"),
     )
     def rerun_procedures(self):
         pass
@@ -315,7 +317,7 @@ class DecisionLifecycle:
         roles=["UNDERTAKING_LEAD"],
         rules="legality.T17",
         article="第二十八条、第二十九条",
-        zh="修改经确认，提请审议",
+        zh=gettext_noop("修改经确认，提请审议"),
     )
     def confirm_modifications(self):
         pass
@@ -327,7 +329,7 @@ class DecisionLifecycle:
         roles=["UNDERTAKING_LEAD"],
         rules="legality.T18",
         article="第二十五条、第二十九条",
-        zh="提请审议",
+        zh=gettext_noop("提请审议"),
     )
     def proceed_to_meeting(self):
         pass
@@ -339,7 +341,7 @@ class DecisionLifecycle:
         roles=["GOV_OFFICE"],
         rules="meeting.T19",
         article="第二十四条、第二十六条、第三十条",
-        zh="列入会议议题",
+        zh=gettext_noop("列入会议议题"),
     )
     def schedule_for_meeting(self):
         pass
@@ -351,7 +353,7 @@ class DecisionLifecycle:
         roles=["GOV_OFFICE"],
         rules="meeting.T19A",
         article="第三十条",
-        zh="撤出会议议题",
+        zh=gettext_noop("撤出会议议题"),
     )
     def unschedule(self):
         pass
@@ -363,7 +365,7 @@ class DecisionLifecycle:
         roles=["GOV_OFFICE"],
         rules="meeting.T20",
         article="第二十四条、第三十条",
-        zh="集体讨论决定",
+        zh=gettext_noop("集体讨论决定"),
     )
     def record_meeting_outcome(self, next_state):
         return next_state
@@ -375,7 +377,7 @@ class DecisionLifecycle:
         roles=["GOV_OFFICE"],
         rules="meeting.T20A",
         article="第二十九条",
-        zh="暂缓后重新提请审议",
+        zh=gettext_noop("暂缓后重新提请审议"),
     )
     def bring_back_after_deferral(self):
         pass
@@ -387,7 +389,7 @@ class DecisionLifecycle:
         roles=["GOV_OFFICE"],
         rules="meeting.T20B",
         article="第二十四条、第二十八条",
-        zh="撤回修改或重新评估",
+        zh=gettext_noop("撤回修改或重新评估"),
     )
     def pull_back_for_revision(self):
         pass
@@ -399,7 +401,7 @@ class DecisionLifecycle:
         roles=["GOV_OFFICE"],
         rules="publication.T21",
         article="第三十一条、第三十二条",
-        zh="决策公布",
+        zh=gettext_noop("决策公布"),
     )
     def publish(self, version):
         self.in_force_version = version
@@ -411,7 +413,7 @@ class DecisionLifecycle:
         roles=["GOV_OFFICE"],
         rules="publication.T21A",
         article="第三十一条",
-        zh="党委不同意，退回修改",
+        zh=gettext_noop("党委不同意，退回修改"),
     )
     def return_after_party_reply(self):
         pass
@@ -423,7 +425,7 @@ class DecisionLifecycle:
         roles=["GOV_OFFICE"],
         rules="publication.T22",
         article="第八条、第三十一条、第三十二条",
-        zh="依法不予公开，印发执行",
+        zh=gettext_noop("依法不予公开，印发执行"),
     )
     def issue_not_public(self, version):
         self.in_force_version = version
@@ -435,7 +437,7 @@ class DecisionLifecycle:
         roles=["GOV_OFFICE"],
         rules="implementation.T23",
         article="第三十四条",
-        zh="确定执行单位，组织执行",
+        zh=gettext_noop("确定执行单位，组织执行"),
     )
     def start_implementation(self, executor, report_every_months, first_report_due):
         self.executor = executor
@@ -449,7 +451,7 @@ class DecisionLifecycle:
         roles=["CHIEF"],
         rules="implementation.T24",
         article="第三十五条、第三十七条",
-        zh="中止执行",
+        zh=gettext_noop("中止执行"),
     )
     def suspend(self):
         self.suspended = True
@@ -461,7 +463,7 @@ class DecisionLifecycle:
         roles=["CHIEF"],
         rules="implementation.T25",
         article="第三十七条",
-        zh="恢复执行",
+        zh=gettext_noop("恢复执行"),
     )
     def resume(self):
         self.suspended = False
@@ -473,7 +475,7 @@ class DecisionLifecycle:
         roles=["GOV_OFFICE"],
         rules="implementation.T26",
         article="第三十六条",
-        zh="启动决策后评估",
+        zh=gettext_noop("启动决策后评估"),
     )
     def start_post_evaluation(self):
         pass
@@ -485,7 +487,7 @@ class DecisionLifecycle:
         roles=["GOV_OFFICE"],
         rules="implementation.T26A",
         article="第三十六条",
-        zh="后评估结束，不作调整",
+        zh=gettext_noop("后评估结束，不作调整"),
     )
     def close_post_evaluation(self):
         return SUSPENDED if self.suspended else IMPLEMENTING
@@ -497,7 +499,7 @@ class DecisionLifecycle:
         roles=["GOV_OFFICE"],
         rules="implementation.T27",
         article="第三十六条、第三十七条",
-        zh="决定重大调整",
+        zh=gettext_noop("决定重大调整"),
     )
     def begin_adjustment(self):
         pass
@@ -509,7 +511,7 @@ class DecisionLifecycle:
         roles=["GOV_OFFICE"],
         rules="",
         article="第三十七条",
-        zh="调整后重新拟订草案",
+        zh=gettext_noop("调整后重新拟订草案"),
     )
     def redraft_for_adjustment(self):
         pass
@@ -521,7 +523,7 @@ class DecisionLifecycle:
         roles=["GOV_OFFICE"],
         rules="implementation.T27B",
         article="第三十七条",
-        zh="放弃调整，原决策继续执行",
+        zh=gettext_noop("放弃调整，原决策继续执行"),
     )
     def abandon_adjustment(self):
         return SUSPENDED if self.suspended else IMPLEMENTING
@@ -533,7 +535,7 @@ class DecisionLifecycle:
         roles=["GOV_OFFICE"],
         rules="implementation.T28",
         article="第三十七条",
-        zh="依法定程序停止执行",
+        zh=gettext_noop("依法定程序停止执行"),
     )
     def stop(self):
         self.in_force_version = None
@@ -546,7 +548,7 @@ class DecisionLifecycle:
         roles=[SYSTEM],
         rules="implementation.T29",
         article="第三条第三款",
-        zh="目录调整撤出，决策撤回",
+        zh=gettext_noop("目录调整撤出，决策撤回"),
     )
     def withdraw(self):
         pass
@@ -558,7 +560,7 @@ class DecisionLifecycle:
         roles=["GOV_OFFICE"],
         rules="implementation.T29B",
         article="第十条",
-        zh="终止决策程序(未实行目录管理)",
+        zh=gettext_noop("终止决策程序(未实行目录管理)"),
     )
     def end_without_catalogue(self):
         pass
@@ -570,7 +572,7 @@ class DecisionLifecycle:
         roles=["ARCHIVIST"],
         rules="implementation.T30",
         article="第三十三条",
-        zh="归档",
+        zh=gettext_noop("归档"),
     )
     def archive(self):
         pass
@@ -582,7 +584,7 @@ class DecisionLifecycle:
         roles=["ARCHIVIST"],
         rules="implementation.T30A",
         article="第三十三条、第三十四条",
-        zh="执行终结，归档",
+        zh=gettext_noop("执行终结，归档"),
     )
     def archive_after_implementation(self):
         self.in_force_version = None
@@ -647,12 +649,17 @@ DECISION_CLOSED = Rule(
 
 
 def _prerequisite_rule(stage_label):
+    # The label is a stage's (lazily translated) name: each message names it in its own language.
+    with translation.override("zh-hans"):
+        zh_label = str(stage_label)
+    with translation.override("en"):
+        en_label = str(stage_label)
     return Rule(
         name="STATE_PREREQUISITE_MISSING",
         code="STATE_PREREQUISITE_MISSING",
         article="P7",
-        zh=f"当前状态不能办理此事项：前置环节“{stage_label}”尚未完成",
-        en=f"This step is not possible in the current state: the earlier stage {stage_label} is not closed",
+        zh=f"当前状态不能办理此事项：前置环节“{zh_label}”尚未完成",
+        en=f"This step is not possible in the current state: the earlier stage {en_label} is not closed",
         check=lambda ctx: False,
     )
 
@@ -690,8 +697,10 @@ def check(decision, tid, ctx):
     if decision.state not in step_.sources:
         if failures:
             return failures
+        from decisions.models import DecisionState
+
         stage, label = first_open_stage(decision)
-        return [Failure(_prerequisite_rule(label or decision.get_state_display()), stage or decision.state)]
+        return [Failure(_prerequisite_rule(label or DecisionState(decision.state).label), stage or decision.state)]
     return failures
 
 

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_fsm import FSMField, FSMModelMixin
 
 from decisions.lifecycle import DecisionLifecycle, StageRecordLifecycle
@@ -179,32 +180,32 @@ class CalendarDay(models.Model):
 class DecisionState(models.TextChoices):
     """Decision states of B4."""
 
-    PROPOSED = "PROPOSED", _("建议")
-    DECLINED = "DECLINED", _("不予启动")
-    LISTED = "LISTED", _("列入目录")
-    INITIATED = "INITIATED", _("启动")
-    DRAFTING = "DRAFTING", _("草案拟订")
-    CONSULTATION = "CONSULTATION", _("公众参与/专家论证/风险评估")
-    LEGAL_REVIEW_SUBMITTED = "LEGAL_REVIEW_SUBMITTED", _("送请合法性审查")
-    LEGAL_REVIEW_RETURNED = "LEGAL_REVIEW_RETURNED", _("退回/补充")
-    LEGAL_REVIEW_IN_PROGRESS = "LEGAL_REVIEW_IN_PROGRESS", _("审查中")
-    LEGAL_REVIEW_DONE = "LEGAL_REVIEW_DONE", _("审查意见已出具")
-    REVISING = "REVISING", _("根据意见修改")
-    READY_FOR_MEETING = "READY_FOR_MEETING", _("提请审议")
-    SCHEDULED = "SCHEDULED", _("列入会议")
-    DECIDED = "DECIDED", _("作出决定")
-    DEFERRED = "DEFERRED", _("暂缓")
-    REJECTED = "REJECTED", _("不同意")
-    PUBLISHED = "PUBLISHED", _("公布")
-    ISSUED_NOT_PUBLIC = "ISSUED_NOT_PUBLIC", _("依法不予公开")
-    IMPLEMENTING = "IMPLEMENTING", _("执行")
-    SUSPENDED = "SUSPENDED", _("中止执行")
-    POST_EVALUATION = "POST_EVALUATION", _("决策后评估")
-    ADJUSTING = "ADJUSTING", _("重大调整")
-    STOPPED = "STOPPED", _("停止执行")
-    WITHDRAWN = "WITHDRAWN", _("撤出目录/撤回")
-    NOT_APPLICABLE = "NOT_APPLICABLE", _("不适用")
-    ARCHIVED = "ARCHIVED", _("归档完成")
+    PROPOSED = "PROPOSED", pgettext_lazy("decision state", "建议")
+    DECLINED = "DECLINED", pgettext_lazy("decision state", "不予启动")
+    LISTED = "LISTED", pgettext_lazy("decision state", "列入目录")
+    INITIATED = "INITIATED", pgettext_lazy("decision state", "启动")
+    DRAFTING = "DRAFTING", pgettext_lazy("decision state", "草案拟订")
+    CONSULTATION = "CONSULTATION", pgettext_lazy("decision state", "公众参与/专家论证/风险评估")
+    LEGAL_REVIEW_SUBMITTED = "LEGAL_REVIEW_SUBMITTED", pgettext_lazy("decision state", "送请合法性审查")
+    LEGAL_REVIEW_RETURNED = "LEGAL_REVIEW_RETURNED", pgettext_lazy("decision state", "退回/补充")
+    LEGAL_REVIEW_IN_PROGRESS = "LEGAL_REVIEW_IN_PROGRESS", pgettext_lazy("decision state", "审查中")
+    LEGAL_REVIEW_DONE = "LEGAL_REVIEW_DONE", pgettext_lazy("decision state", "审查意见已出具")
+    REVISING = "REVISING", pgettext_lazy("decision state", "根据意见修改")
+    READY_FOR_MEETING = "READY_FOR_MEETING", pgettext_lazy("decision state", "提请审议")
+    SCHEDULED = "SCHEDULED", pgettext_lazy("decision state", "列入会议")
+    DECIDED = "DECIDED", pgettext_lazy("decision state", "作出决定")
+    DEFERRED = "DEFERRED", pgettext_lazy("decision state", "暂缓")
+    REJECTED = "REJECTED", pgettext_lazy("decision state", "不同意")
+    PUBLISHED = "PUBLISHED", pgettext_lazy("decision state", "公布")
+    ISSUED_NOT_PUBLIC = "ISSUED_NOT_PUBLIC", pgettext_lazy("decision state", "依法不予公开")
+    IMPLEMENTING = "IMPLEMENTING", pgettext_lazy("decision state", "执行")
+    SUSPENDED = "SUSPENDED", pgettext_lazy("decision state", "中止执行")
+    POST_EVALUATION = "POST_EVALUATION", pgettext_lazy("decision state", "决策后评估")
+    ADJUSTING = "ADJUSTING", pgettext_lazy("decision state", "重大调整")
+    STOPPED = "STOPPED", pgettext_lazy("decision state", "停止执行")
+    WITHDRAWN = "WITHDRAWN", pgettext_lazy("decision state", "撤出目录/撤回")
+    NOT_APPLICABLE = "NOT_APPLICABLE", pgettext_lazy("decision state", "不适用")
+    ARCHIVED = "ARCHIVED", pgettext_lazy("decision state", "归档完成")
 
 
 class Stage(models.TextChoices):
@@ -798,12 +799,12 @@ class AgendaItem(models.Model):
 
 
 class Position(models.TextChoices):
-    APPROVE = "APPROVE", _("同意")
-    REJECT = "REJECT", _("不同意")
-    MODIFY = "MODIFY", _("修改")
-    DEFER = "DEFER", _("暂缓")
-    REDISCUSS = "REDISCUSS", _("再次讨论")
-    NO_OPINION = "NO_OPINION", _("无意见")
+    APPROVE = "APPROVE", pgettext_lazy("meeting position", "同意")
+    REJECT = "REJECT", pgettext_lazy("meeting position", "不同意")
+    MODIFY = "MODIFY", pgettext_lazy("meeting position", "修改")
+    DEFER = "DEFER", pgettext_lazy("meeting position", "暂缓")
+    REDISCUSS = "REDISCUSS", pgettext_lazy("meeting position", "再次讨论")
+    NO_OPINION = "NO_OPINION", pgettext_lazy("meeting position", "无意见")
 
 
 class MeetingStatement(models.Model):

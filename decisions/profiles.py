@@ -6,6 +6,8 @@ product rules; `zhejiang` adds the provincial rule (省政府令第337号); `huz
 inherits zhejiang and is what the demo uses.
 """
 
+from django.utils.translation import gettext_noop
+
 NATIONAL = {
     "consultation_order": "sequential",
     "comment_period_min_days": 30,
@@ -55,13 +57,14 @@ PROFILES = {
     "huzhou": ("湖州市", "zhejiang", HUZHOU),
 }
 
+# Kept in Chinese (rule messages, records); pages translate them when shown.
 PUBLICATION_CHANNEL_LABELS = {
-    "GAZETTE": "本级人民政府公报",
-    "GOV_WEBSITE": "政府网站",
-    "LOCAL_NEWSPAPER": "本行政区域内发行的报纸",
-    "ZJ_SERVICE_PORTAL": "浙江政务服务网",
-    "GOV_NEW_MEDIA": "政务新媒体",
-    "OTHER": "其他",
+    "GAZETTE": gettext_noop("本级人民政府公报"),
+    "GOV_WEBSITE": gettext_noop("政府网站"),
+    "LOCAL_NEWSPAPER": gettext_noop("本行政区域内发行的报纸"),
+    "ZJ_SERVICE_PORTAL": gettext_noop("浙江政务服务网"),
+    "GOV_NEW_MEDIA": gettext_noop("政务新媒体"),
+    "OTHER": gettext_noop("其他"),
 }
 
 

@@ -15,10 +15,12 @@ decision as it is now:
 from dataclasses import dataclass, field
 
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
 
 from decisions import lifecycle
 from decisions.models import CommentPeriod, Role, Stage, StageStatus
-from decisions.rules import Context, Failure
+from decisions.rules import Context, Failure, in_language
 from decisions.rules import consultation as consultation_rules
 
 # The stages in the order a decision meets them (B8), as the timeline shows them.
@@ -68,24 +70,25 @@ class Status:
     NOT_REACHED = "not_reached"
 
     LABELS = {
-        DONE: "已完成",
-        NOT_TRIGGERED: "未触发",
-        WAIVED: "依法免予",
-        CURRENT: "办理中",
-        BLOCKED: "受阻",
-        LATE: "逾期",
-        FROZEN: "已冻结",
-        TODO: "未开始",
-        NOT_REACHED: "未进行",
+        DONE: _("已完成"),
+        NOT_TRIGGERED: _("未触发"),
+        WAIVED: _("依法免予"),
+        CURRENT: _("办理中"),
+        BLOCKED: _("受阻"),
+        LATE: _("逾期"),
+        FROZEN: _("已冻结"),
+        TODO: _("未开始"),
+        NOT_REACHED: _("未进行"),
     }
 
 
 # The closing rows of the consultation sub-stages (B5 T7, T7b, T8, T9): taken on an open record.
+# Labels stay in Chinese (task data keeps them); pages translate them when shown.
 SUBSTAGE_STEPS = {
-    Stage.PP: ("T7", "完成公众参与", consultation_rules.T7, "第十四条至第十八条"),
-    Stage.HEARING: ("T7b", "完成听证", consultation_rules.T7B, "第十六条、第十七条"),
-    Stage.EX: ("T8", "完成专家论证", consultation_rules.T8, "第十九条、第二十条"),
-    Stage.RA: ("T9", "完成风险评估", consultation_rules.T9, "第二十二条、第二十三条"),
+    Stage.PP: ("T7", gettext_noop("完成公众参与"), consultation_rules.T7, "第十四条至第十八条"),
+    Stage.HEARING: ("T7b", gettext_noop("完成听证"), consultation_rules.T7B, "第十六条、第十七条"),
+    Stage.EX: ("T8", gettext_noop("完成专家论证"), consultation_rules.T8, "第十九条、第二十条"),
+    Stage.RA: ("T9", gettext_noop("完成风险评估"), consultation_rules.T9, "第二十二条、第二十三条"),
 }
 SUBSTAGE_ROLES = (Role.UNDERTAKING_LEAD,)
 # The steps that carry each stage forward to its close (B5, B8's sign-off table); a stage in progress is shown
@@ -131,6 +134,11 @@ class Condition:
     state: str  # "met" | "blocker" | "input"
     detail: str = ""
 
+    @property
+    def text(self):
+        """The rule's message in the active language."""
+        return in_language(self.zh, self.en)
+
 
 @dataclass(frozen=True)
 class NextStep:
@@ -168,7 +176,7 @@ class NextStep:
 
     @property
     def role_labels(self):
-        return "、".join(str(Role(r).label) for r in self.roles if r in Role.values)
+        return in_language("、", ", ").join(str(Role(r).label) for r in self.roles if r in Role.values)
 
 
 class _Probe(dict):
@@ -306,9 +314,10 @@ def _stage_status(decision, stage, record, today):
     if stage == Stage.PP:
         deadline = _comment_deadline(record)
         if deadline is not None and deadline < today:
-            return Status.LATE, f"征求意见已于{deadline:%Y-%m-%d}截止，待汇总意见、完成公众参与", deadline
+            text = gettext("征求意见已于%(date)s截止，待汇总意见、完成公众参与") % {"date": f"{deadline:%Y-%m-%d}"}
+            return Status.LATE, text, deadline
         if deadline is not None:
-            return Status.CURRENT, f"征求意见截止日 {deadline:%Y-%m-%d}", deadline
+            return Status.CURRENT, gettext("征求意见截止日 %(date)s") % {"date": f"{deadline:%Y-%m-%d}"}, deadline
     return Status.CURRENT, "", None
 
 
@@ -334,7 +343,7 @@ def timeline(decision, steps=None, today=None):
             mine = [s for s in steps if s.tid in forward and s.stage in ("", stage)]
             if mine and all(s.hard_blockers for s in mine):
                 status = Status.BLOCKED
-                detail = "；".join(dict.fromkeys(b.zh for s in mine for b in s.hard_blockers))
+                detail = in_language("；", "; ").join(dict.fromkeys(b.text for s in mine for b in s.hard_blockers))
         views.append(StageView(stage, str(Stage(stage).label), status, record, counts.get(stage, 0), detail, due))
     return views
 

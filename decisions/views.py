@@ -14,6 +14,8 @@ from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from viewflow.urls import Application
 
 from decisions import actions, ledger, progress
@@ -28,7 +30,7 @@ from decisions.models import (
     SignOff,
 )
 from decisions.permissions import roles_for, visible_decisions
-from decisions.rules import ProcedureRefused
+from decisions.rules import ProcedureRefused, in_language, source_language
 
 PAGE_SIZE = 50
 AUDIT_PAGE_SIZE = 100
@@ -42,7 +44,7 @@ def readable_decision(request, reference):
     )
     roles = roles_for(request.user, decision)
     if not roles:
-        raise PermissionDenied("无权查看该决策事项 (you hold no role for this decision)")
+        raise PermissionDenied(gettext("无权查看该决策事项 (you hold no role for this decision)"))
     return decision, roles
 
 
@@ -150,7 +152,10 @@ def decision_action(request, reference, name):
     if form_class is None:
         raise Http404("no such action")
     if not form_class.may(roles):
-        raise PermissionDenied(f"办理“{form_class.label}”需要以下身份之一：{form_class.role_labels()}")
+        raise PermissionDenied(
+            gettext("办理“%(action)s”需要以下身份之一：%(roles)s")
+            % {"action": form_class.label, "roles": form_class.role_labels()}
+        )
     sent = request.method == "POST"
     # A form with no fields sends an empty POST: still a bound form (`request.POST or None` would not be).
     form = form_class(
@@ -159,22 +164,37 @@ def decision_action(request, reference, name):
     status = 200
     if sent and form.is_valid():
         try:
-            result = submit_once(request, decision, name, lambda: form.run(request.user))
+            # The record is kept in the source language whatever the page's language (titles, sign-offs, audit).
+            with source_language():
+                result = submit_once(request, decision, name, lambda: form.run(request.user))
         except AlreadySubmitted:
-            messages.info(request, f"“{form_class.label}”已经提交过，未重复办理。")
+            messages.info(request, gettext("“%(action)s”已经提交过，未重复办理。") % {"action": form_class.label})
             return redirect("decisions:detail", reference=decision.reference)
         except ProcedureRefused as refused:
             for failure in refused.failures:
-                detail = f"：{failure.detail}" if failure.detail else ""
-                form.add_error(None, f"{failure.rule.zh}{detail}（{failure.rule.citation}；{failure.code}）")
+                detail = in_language(f"：{failure.detail}", f": {failure.detail}") if failure.detail else ""
+                form.add_error(
+                    None,
+                    gettext("%(message)s%(detail)s（%(article)s；%(code)s）")
+                    % {
+                        "message": failure.text,
+                        "detail": detail,
+                        "article": failure.rule.citation,
+                        "code": failure.code,
+                    },
+                )
             status = 409
         else:
-            messages.success(request, f"已办理：{form_class.label}")
+            messages.success(request, gettext("已办理：%(action)s") % {"action": form_class.label})
             # Rules that warn but do not block (a notice on no named channel, P13; a short hearing notice …).
             for warning in getattr(result, "warnings", None) or ():
                 rule = getattr(warning, "rule", None)
-                text = f"{rule.zh}（{rule.citation}）" if rule is not None else str(warning)
-                messages.warning(request, f"提示：{text}")
+                text = (
+                    gettext("%(message)s（%(article)s）") % {"message": rule.text, "article": rule.citation}
+                    if rule is not None
+                    else str(warning)
+                )
+                messages.warning(request, gettext("提示：%(text)s") % {"text": text})
             return redirect("decisions:detail", reference=decision.reference)
     context = {
         "decision": decision,
@@ -190,11 +210,11 @@ def decision_action(request, reference, name):
 class DecisionApp(Application):
     """重大行政决策: each decision's procedure, what is next and why, its record."""
 
-    title = "重大行政决策"
+    title = _("重大行政决策")
     icon = "gavel"
     app_name = "decisions"
     menu_template_name = "juece/app_menu.html"
-    menu_links = [("decisions:index", "gavel", "决策事项")]
+    menu_links = [("decisions:index", "gavel", _("决策事项"))]
 
     urlpatterns = [
         path("", decision_list, name="index"),

@@ -11,11 +11,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from decisions.models import Decision, DocumentType, Role, Stage
 from decisions.permissions import NotPermitted, require_role
-from decisions.rules import ProcedureRefused
+from decisions.rules import ProcedureRefused, active_language, in_language, source_language
 from decisions.services import comments, documents
 from decisions.services.common import Upload
 from decisions.views import AlreadySubmitted, submit_once
@@ -34,7 +35,7 @@ def generate_adoption_statement(request, reference):
     try:
         require_role(request.user, decision, [Role.UNDERTAKING_LEAD])
     except NotPermitted as refused:
-        raise PermissionDenied(str(refused)) from refused
+        raise PermissionDenied(in_language(str(refused), refused.message("en"))) from refused
 
     def make():
         summary = comments.prepare_adoption_statement(request.user, decision)
@@ -47,13 +48,16 @@ def generate_adoption_statement(request, reference):
         return documents.upload(request.user, decision, Stage.PP, upload)
 
     try:
-        document = submit_once(request, decision, ACTION, make)
+        with source_language():  # the statement is an official document: Chinese whatever the page's language
+            document = submit_once(request, decision, ACTION, make)
     except AlreadySubmitted:
-        messages.info(request, "采纳情况说明已经生成过，未重复生成。")
+        messages.info(request, gettext("采纳情况说明已经生成过，未重复生成。"))
     except ProcedureRefused as refused:
-        messages.error(request, f"未能生成采纳情况说明：\n{refused.message()}")
+        messages.error(
+            request, gettext("未能生成采纳情况说明：\n%(reasons)s") % {"reasons": refused.message(active_language())}
+        )
     except MissingCJKFont as missing:
         messages.error(request, str(missing))
     else:
-        messages.success(request, f"已生成并存入公众参与材料：{document.title}")
+        messages.success(request, gettext("已生成并存入公众参与材料：%(title)s") % {"title": document.title})
     return redirect("decisions:comments", reference=decision.reference)

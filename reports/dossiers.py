@@ -155,7 +155,8 @@ def build(dossier):
     from reports import pdf
 
     if dossier.kind == Dossier.Kind.STAGE:
-        return pdf.stage_dossier_pdf(dossier.signoff)
+        edition = (dossier.version, dossier.reason) if dossier.version > 1 else None
+        return pdf.stage_dossier_pdf(dossier.signoff, edition=edition)
     from reports import archive
 
     return archive.archive_dossier_pdf(dossier.decision)

@@ -310,8 +310,11 @@ class StageSource:
     bound: list  # (title, pikepdf.Pdf)
 
 
-def stage_dossier_source(signoff):
-    """Gather a stage dossier's HTML (cover, guards, actors, materials, records) and its files."""
+def stage_dossier_source(signoff, edition=None):
+    """Gather a stage dossier's HTML (cover, guards, actors, materials, records) and its files.
+
+    `edition` is (version, reason) for a regenerated dossier: its cover says which version it is and why.
+    """
     from reports import queries
 
     context = queries.stage_dossier(signoff)
@@ -340,14 +343,15 @@ def stage_dossier_source(signoff):
         signed_at=queries.local(signoff.at),
         extra_text=canonical_json(context["extra"], indent=2) if context["extra"] else "",
         fonts=font_css(),
+        edition=edition,
     )
     html = render_to_string("reports/stage.html", context)
     return StageSource(context["reference"], html, [data_file, *attachments], bound)
 
 
-def stage_dossier_pdf(signoff, *, draft=False):
+def stage_dossier_pdf(signoff, *, draft=False, edition=None):
     """Render a stage's dossier: its HTML through WeasyPrint, then the uploaded PDFs, stamped as one."""
-    source = stage_dossier_source(signoff)
+    source = stage_dossier_source(signoff, edition)
     body = pikepdf.open(io.BytesIO(render_html(source.html, attachments=source.attachments)))
     rows = append_parts(body, source.bound)
     headers = {}

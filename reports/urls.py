@@ -1,4 +1,5 @@
 from django.urls import path
+from django.utils.translation import gettext_lazy as _
 from viewflow.urls import Application
 
 from reports import adoption_views, views
@@ -26,7 +27,7 @@ urlpatterns = [
 class ReportsApp(Application):
     """案卷与审计导出: stage and archive dossiers, auditor bundles, catalogue documents."""
 
-    title = "案卷与审计导出"
+    title = _("案卷与审计导出")
     icon = "inventory_2"
     app_name = "reports"
     menu_template_name = "reports/web/menu.html"

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from catalog import access
@@ -15,6 +16,7 @@ from decisions import audit
 from decisions.models import Decision, RoleAssignment
 from decisions.permissions import NotPermitted, require_organ_role, require_role, role_counts_for, roles_for
 from decisions.queries import READERS
+from decisions.rules import in_language, source_language
 from reports import bundle, dossiers, exports, publication, yearend
 from reports.models import BundleExport, Dossier
 
@@ -25,7 +27,7 @@ def _gate(user, decision, roles=DOSSIER_READERS):
     try:
         return require_role(user, decision, roles)
     except NotPermitted as refused:
-        raise PermissionDenied(str(refused)) from refused
+        raise PermissionDenied(in_language(str(refused), refused.message("en"))) from refused
 
 
 @login_required
@@ -80,9 +82,10 @@ def dossier_file(request, pk):
 def export_decision(request, reference):
     decision = get_object_or_404(Decision, reference=reference)
     try:
-        export = exports.request_export(request.user, decision=decision)
+        with source_language():
+            export = exports.request_export(request.user, decision=decision)
     except NotPermitted as refused:
-        raise PermissionDenied(str(refused)) from refused
+        raise PermissionDenied(in_language(str(refused), refused.message("en"))) from refused
     return redirect("reports:export", pk=export.pk)
 
 
@@ -91,9 +94,10 @@ def export_decision(request, reference):
 def export_catalogue(request, pk):
     catalogue = get_object_or_404(AnnualCatalogue, pk=pk)
     try:
-        export = exports.request_export(request.user, catalogue=catalogue)
+        with source_language():
+            export = exports.request_export(request.user, catalogue=catalogue)
     except NotPermitted as refused:
-        raise PermissionDenied(str(refused)) from refused
+        raise PermissionDenied(in_language(str(refused), refused.message("en"))) from refused
     return redirect("reports:export", pk=export.pk)
 
 
@@ -123,7 +127,7 @@ def export_index(request):
 def _own_export(request, pk):
     export = get_object_or_404(BundleExport.objects.select_related("decision", "catalogue"), pk=pk)
     if export.requested_by_id != request.user.pk:
-        raise PermissionDenied("只能查看本人发起的导出 (only your own exports)")
+        raise PermissionDenied(gettext("只能查看本人发起的导出 (only your own exports)"))
     return export
 
 
@@ -153,7 +157,7 @@ def export_progress(request, pk):
 def export_file(request, pk):
     export = _own_export(request, pk)
     if export.status != BundleExport.Status.DONE:
-        raise PermissionDenied("导出尚未完成 (the export is not finished)")
+        raise PermissionDenied(gettext("导出尚未完成 (the export is not finished)"))
     return FileResponse(
         export.file.open("rb"), content_type="application/zip", filename=export.file.name.split("/")[-1]
     )
@@ -182,7 +186,7 @@ def public_notice(request, pk, version):
 def catalogue_notice(request, pk, version):
     catalogue = get_object_or_404(AnnualCatalogue, pk=pk)
     if not access.can_read(request.user, catalogue):
-        raise PermissionDenied("无权查看该目录 (not your jurisdiction)")
+        raise PermissionDenied(gettext("无权查看该目录 (not your jurisdiction)"))
     return _notice_response(catalogue, version)
 
 
@@ -191,8 +195,9 @@ def year_end_report(request, pk):
     """The year-end completion report generated from the dashboard (B9), for the office to sign and publish."""
     catalogue = get_object_or_404(AnnualCatalogue.objects.select_related("organ"), pk=pk)
     if not access.can_read(request.user, catalogue):
-        raise PermissionDenied("无权查看该目录 (not your jurisdiction)")
-    data = yearend.year_end_report_pdf(catalogue)
+        raise PermissionDenied(gettext("无权查看该目录 (not your jurisdiction)"))
+    with source_language():  # an official document: Chinese whatever the page's language
+        data = yearend.year_end_report_pdf(catalogue)
     response = HttpResponse(data, content_type="application/pdf")
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(catalogue.title + '-年度完成情况报告.pdf')}"
     return response

@@ -5,6 +5,8 @@
 #      (pdffonts/pdftoppm) and python3-venv; installed with apt-get only when missing.
 #   2. A Python >= 3.11 virtual environment in .venv, with requirements.txt installed
 #      again only when that file changed since the last install.
+#   3. The translations (locale/*/LC_MESSAGES/django.po) compiled to .mo files, again only
+#      when a .po is newer than its .mo (the .mo files are build output, not committed).
 #
 # Run it (`scripts/setup.sh`) or source it: either way it changes nothing in the
 # calling shell (the body runs in a subshell) and returns non-zero on failure.
@@ -97,6 +99,24 @@ _juece_setup() (
         "$venv/bin/python" -m pip install --disable-pip-version-check --no-input -q -r requirements.txt
         printf '%s\n' "$want" >"$stamp"
         say "python packages: installed"
+    fi
+
+    # --- 3. Translations -----------------------------------------------------
+    # Chinese is the source language; locale/ holds the English catalogue (and the Chinese names of
+    # viewflow's own strings). Compile only when some .po is newer than its .mo, or the .mo is missing.
+    local po stale=()
+    for po in locale/*/LC_MESSAGES/*.po; do
+        [ -e "$po" ] || continue
+        if [ ! -f "${po%.po}.mo" ] || [ "$po" -nt "${po%.po}.mo" ]; then
+            stale+=("$po")
+        fi
+    done
+    if [ "${#stale[@]}" -eq 0 ]; then
+        say "translations: compiled catalogues up to date"
+    else
+        say "translations: compiling ${stale[*]}"
+        JUECE_DEBUG=true "$venv/bin/python" manage.py compilemessages --ignore=.venv --ignore=var --ignore=staticfiles >/dev/null
+        say "translations: compiled"
     fi
 )
 

@@ -13,9 +13,13 @@ decision's action forms (decisions.actions), which call the services.
 
 from django.shortcuts import redirect
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 from viewflow import this
 from viewflow.workflow import flow, lock
+from viewflow.workflow.activation import Activation
+from viewflow.workflow.nodes.split import SplitActivation
 from viewflow.workflow.status import STATUS
+from viewflow.workflow.token import Token
 
 from decisions.models import Role
 from workflows import routing
@@ -23,18 +27,19 @@ from workflows.backends import work_permission
 from workflows.models import DecisionProcess
 
 # The roles a task can go to, with the task's title (任务名称), in the order the inbox shows them.
+# Titles stay in Chinese (audit payloads, e-mails); pages translate them when shown.
 TASK_ROLES = {
-    Role.GOV_OFFICE: "政府办公室办理",
-    Role.UNDERTAKING_LEAD: "承办单位办理",
-    Role.LEGAL_REVIEWER: "合法性审查",
-    Role.LEGAL_ADVISER: "法律顾问出具法律意见",
-    Role.EXPERT: "专家论证",
-    Role.RISK_ASSESSOR: "风险评估",
-    Role.HEARING_ORG: "组织听证",
-    Role.PARTY_LIAISON: "向党委请示报告",
-    Role.EXECUTOR: "决策执行",
-    Role.POST_EVALUATOR: "决策后评估",
-    Role.ARCHIVIST: "归档",
+    Role.GOV_OFFICE: gettext_noop("政府办公室办理"),
+    Role.UNDERTAKING_LEAD: gettext_noop("承办单位办理"),
+    Role.LEGAL_REVIEWER: gettext_noop("合法性审查"),
+    Role.LEGAL_ADVISER: gettext_noop("法律顾问出具法律意见"),
+    Role.EXPERT: gettext_noop("专家论证"),
+    Role.RISK_ASSESSOR: gettext_noop("风险评估"),
+    Role.HEARING_ORG: gettext_noop("组织听证"),
+    Role.PARTY_LIAISON: gettext_noop("向党委请示报告"),
+    Role.EXECUTOR: gettext_noop("决策执行"),
+    Role.POST_EVALUATOR: gettext_noop("决策后评估"),
+    Role.ARCHIVIST: gettext_noop("归档"),
 }
 
 
@@ -95,8 +100,27 @@ def _created(activation, role):
     activation.task.save(update_fields=["data"])
 
 
+class RouteActivation(SplitActivation):
+    """Create the branches of a routing round with tokens one level below the process's start token.
+
+    viewflow's Split nests each child's token under its parent's ("start/3_1/9_2/…"); the route runs again
+    after every change, so nested tokens would grow without end (the column holds 150 characters). The
+    flow has no Join that would need the nesting.
+    """
+
+    @Activation.status.super()
+    def create_next(self):
+        tokens = Token.split_token_source("start", self.task.pk)
+        for next_task, data in self.next_tasks:
+            yield next_task._create(prev_activation=self, token=next(tokens), data=data)
+
+
+class Route(flow.Split):
+    activation_class = RouteActivation
+
+
 def _route():
-    split = flow.Split().Next(this.watch)
+    split = Route().Next(this.watch)
     for role in TASK_ROLES:
         split = split.Next(getattr(this, node_name(role)), case=lambda activation, role=role: _needs(activation, role))
     return split

@@ -12,6 +12,8 @@ post-evaluation (第三十六条). A task goes to the organisation holding that 
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_noop
+
 from decisions import deadlines, lifecycle, progress
 from decisions.models import ExpertMember, LegalityReview, RiskAssessment, Role, Stage, StageStatus, Waiver
 from decisions.permissions import task_anchor
@@ -22,6 +24,8 @@ FINISHED = (lifecycle.ARCHIVED, lifecycle.NOT_APPLICABLE, lifecycle.DECLINED)
 FORWARD_STEPS = frozenset(tid for tids in progress.FORWARD.values() for tid in tids)
 # Archiving during implementation waits for its closure: the archivist has work only once it can be taken.
 ONLY_WHEN_READY = frozenset({"T30a"})
+# Labels are kept in Chinese in the task's data; the inbox translates them (workflows/templatetags/task_text.py).
+WAIVER_APPROVAL = gettext_noop("批准%(stage)s依法免予")
 
 
 @dataclass(frozen=True)
@@ -55,19 +59,19 @@ def _contributors(decision, steps):
     state = decision.state
     opinion = next((s for s in steps if s.tid == "T14"), None)
     if opinion is not None and "LEGAL_ADVISER_OPINION_MISSING" in {c.code for c in opinion.blockers}:
-        work[Role.LEGAL_ADVISER] = ["出具法律意见(法律顾问、公职律师)"]
+        work[Role.LEGAL_ADVISER] = [gettext_noop("出具法律意见(法律顾问、公职律师)")]
     if state == lifecycle.CONSULTATION:
         ra = decision.current_record(Stage.RA)
         open_ra = ra is not None and ra.status == StageStatus.IN_PROGRESS and ra.frozen_at is None
         if open_ra and not RiskAssessment.objects.filter(stage_record=ra).exists():
-            work[Role.RISK_ASSESSOR] = ["出具风险评估报告"]
+            work[Role.RISK_ASSESSOR] = [gettext_noop("出具风险评估报告")]
         ex = decision.current_record(Stage.EX)
         open_ex = ex is not None and ex.status == StageStatus.IN_PROGRESS and ex.frozen_at is None
         if open_ex and ExpertMember.objects.filter(stage_record=ex, opinion__isnull=True).exists():
-            work[Role.EXPERT] = ["出具专家论证意见(署名；专业机构盖章)"]
+            work[Role.EXPERT] = [gettext_noop("出具专家论证意见(署名；专业机构盖章)")]
         hearing = decision.current_record(Stage.HEARING)
         if hearing is not None and hearing.status == StageStatus.IN_PROGRESS and hearing.frozen_at is None:
-            work[Role.HEARING_ORG] = ["组织听证会"]
+            work[Role.HEARING_ORG] = [gettext_noop("组织听证会")]
     if state == lifecycle.CONSULTATION:
         # A waiver recorded and not yet approved waits for the role B6 names (P12).
         for waiver in Waiver.objects.filter(
@@ -75,7 +79,7 @@ def _contributors(decision, steps):
         ).select_related("stage_record"):
             approver = consultation_rules.WAIVER_APPROVER.get(waiver.reason_code)
             if approver:
-                label = f"批准{waiver.stage_record.get_stage_display()}依法免予"
+                label = WAIVER_APPROVAL % {"stage": waiver.stage_record.get_stage_display()}
                 work.setdefault(approver, []).append(label)
     if state == lifecycle.REVISING:
         # A revised draft waits for the reviewer's judgement: substantive change or not (第二十七、二十八条).
@@ -85,15 +89,15 @@ def _contributors(decision, steps):
         )
         newer = draft is not None and (reviewed is None or draft.number > reviewed.draft_version.number)
         if newer and draft.substantive_change is None:
-            work.setdefault(Role.LEGAL_REVIEWER, []).append("判断修改后的草案是否属于实质性修改")
+            work.setdefault(Role.LEGAL_REVIEWER, []).append(gettext_noop("判断修改后的草案是否属于实质性修改"))
     if state == lifecycle.DECIDED:
         report = decision.current_record(Stage.PARTY_REPORT)
         if report is None or not report.is_closed:
-            work[Role.PARTY_LIAISON] = ["向党委请示报告并记录答复"]
+            work[Role.PARTY_LIAISON] = [gettext_noop("向党委请示报告并记录答复")]
     if state in (lifecycle.IMPLEMENTING, lifecycle.SUSPENDED) and decision.executor_id:
-        work[Role.EXECUTOR] = ["报送执行情况"]
+        work[Role.EXECUTOR] = [gettext_noop("报送执行情况")]
     if state == lifecycle.POST_EVALUATION:
-        work[Role.POST_EVALUATOR] = ["开展决策后评估并提交报告"]
+        work[Role.POST_EVALUATOR] = [gettext_noop("开展决策后评估并提交报告")]
     return work
 
 

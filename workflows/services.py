@@ -38,7 +38,7 @@ def may_hold(user, task):
 
 
 def _locked(task):
-    task = Task.objects.select_for_update().select_related("process").get(pk=task.pk)
+    task = Task.objects.select_for_update(of=("self",)).select_related("process").get(pk=task.pk)
     if task.finished is not None or task.status in (STATUS.DONE, STATUS.CANCELED):
         refuse("TASK_CLOSED", "B10", "该任务已办结", "The task is closed")
     return task

@@ -96,7 +96,7 @@ def run(today=None):
 def _run_task(task_id, today):
     sent = []
     with transaction.atomic():
-        task = Task.objects.select_for_update().select_related("owner").get(pk=task_id)
+        task = Task.objects.select_for_update(of=("self",)).select_related("owner").get(pk=task_id)
         data = dict(task.data or {})
         if task.finished is not None or not data.get("due"):
             return sent

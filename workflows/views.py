@@ -9,6 +9,8 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from viewflow.urls import Application
 from viewflow.workflow.models import Task
@@ -16,7 +18,7 @@ from viewflow.workflow.status import STATUS
 
 from decisions import actions
 from decisions.permissions import roles_for
-from decisions.rules import ProcedureRefused
+from decisions.rules import ProcedureRefused, active_language, in_language
 from workflows import services
 from workflows.flows import DecisionFlow
 from workflows.models import DecisionProcess
@@ -93,13 +95,13 @@ def inbox(request):
 def _task_for(request, pk):
     task = get_object_or_404(Task.objects.select_related("process", "owner"), pk=pk, process__flow_class=DecisionFlow)
     if not (task.owner_id == request.user.pk or services.may_hold(request.user, task) or request.user.is_superuser):
-        raise PermissionDenied("该任务不属于您或您所在单位")
+        raise PermissionDenied(gettext("该任务不属于您或您所在单位"))
     return task
 
 
 class DelegateForm(forms.Form):
-    to = forms.ModelChoiceField(label="指派/转办给", queryset=None)
-    reason = forms.CharField(label="理由", widget=forms.Textarea(attrs={"rows": 2}))
+    to = forms.ModelChoiceField(label=_("指派/转办给"), queryset=None)
+    reason = forms.CharField(label=_("理由"), widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, task, **kwargs):
         super().__init__(*args, **kwargs)
@@ -125,7 +127,7 @@ def task_page(request, pk):
 
 
 def _refused(request, refused):
-    messages.error(request, refused.message("zh"))
+    messages.error(request, refused.message(active_language()))
 
 
 @login_required
@@ -137,7 +139,7 @@ def task_claim(request, pk):
     except ProcedureRefused as refused:
         _refused(request, refused)
     else:
-        messages.success(request, "已认领该任务。")
+        messages.success(request, gettext("已认领该任务。"))
     return redirect("workflows:task", pk=pk)
 
 
@@ -150,7 +152,7 @@ def task_release(request, pk):
     except ProcedureRefused as refused:
         _refused(request, refused)
     else:
-        messages.success(request, "已退回本单位待认领。")
+        messages.success(request, gettext("已退回本单位待认领。"))
     return redirect("workflows:inbox")
 
 
@@ -160,25 +162,31 @@ def task_delegate(request, pk):
     task = _task_for(request, pk)
     form = DelegateForm(request.POST, task=task)
     if not form.is_valid():
-        messages.error(request, "；".join(f"{form.fields[f].label}：{' '.join(e)}" for f, e in form.errors.items()))
+        messages.error(
+            request,
+            in_language("；", "; ").join(
+                gettext("%(field)s：%(errors)s") % {"field": form.fields[f].label, "errors": " ".join(e)}
+                for f, e in form.errors.items()
+            ),
+        )
         return redirect("workflows:task", pk=pk)
     try:
         services.delegate(request.user, task, form.cleaned_data["to"], reason=form.cleaned_data["reason"])
     except ProcedureRefused as refused:
         _refused(request, refused)
     else:
-        messages.success(request, f"已转给 {form.cleaned_data['to']}。")
+        messages.success(request, gettext("已转给 %(user)s。") % {"user": form.cleaned_data["to"]})
     return redirect("workflows:task", pk=pk)
 
 
 class WorkflowsApp(Application):
     """待办: the tasks each person and unit has on the decisions they work on."""
 
-    title = "待办事项"
+    title = _("待办事项")
     icon = "inbox"
     app_name = "workflows"
     menu_template_name = "juece/app_menu.html"
-    menu_links = [("workflows:inbox", "inbox", "我的待办")]
+    menu_links = [("workflows:inbox", "inbox", _("我的待办"))]
 
     urlpatterns = [
         path("", inbox, name="index"),

@@ -3,6 +3,7 @@
 from django import template
 
 from catalog.models import RequiredProcedure
+from decisions.rules import in_language
 
 register = template.Library()
 
@@ -11,4 +12,4 @@ register = template.Library()
 def procedures(codes):
     """["PP", "LR", "CD"] → "公众参与、合法性审查、集体讨论决定" (履行程序 as published)."""
     labels = dict(RequiredProcedure.choices)
-    return "、".join(str(labels.get(code, code)) for code in codes or [])
+    return in_language("、", ", ").join(str(labels.get(code, code)) for code in codes or [])

@@ -20,10 +20,12 @@ from dataclasses import dataclass
 
 from django import forms
 from django.conf import settings
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from decisions import lifecycle
 from decisions.models import Role, StageStatus
+from decisions.rules import in_language
 from decisions.services.common import Upload
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -79,7 +81,9 @@ class UploadField(forms.FileField):
 
     def __init__(self, doc_type, *, signed=False, sealed=False, **kwargs):
         self.doc_type, self.signed, self.sealed = doc_type, signed, sealed
-        kwargs.setdefault("help_text", _("PDF、OFD、Word、WPS、Excel 或图片，不超过 %(mb)d MB") % {"mb": _max_mb()})
+        kwargs.setdefault(
+            "help_text", lazy_format(_("PDF、OFD、Word、WPS、Excel 或图片，不超过 %(mb)d MB"), mb=_max_mb)
+        )
         super().__init__(**kwargs)
 
     def clean(self, data, initial=None):
@@ -90,7 +94,10 @@ class UploadField(forms.FileField):
                 raise forms.ValidationError(
                     _("不接受 .%(ext)s 文件；可上传：%(allowed)s"),
                     code="file_type",
-                    params={"ext": extension or "?", "allowed": "、".join(settings.JUECE_UPLOAD_EXTENSIONS)},
+                    params={
+                        "ext": extension or "?",
+                        "allowed": in_language("、", ", ").join(settings.JUECE_UPLOAD_EXTENSIONS),
+                    },
                 )
             if uploaded.size > settings.JUECE_UPLOAD_MAX_BYTES:
                 raise forms.ValidationError(_("文件超过 %(mb)d MB 上限"), code="file_size", params={"mb": _max_mb()})
@@ -101,6 +108,11 @@ class UploadField(forms.FileField):
 
 def _max_mb():
     return settings.JUECE_UPLOAD_MAX_BYTES // (1024 * 1024)
+
+
+def lazy_format(message, **params):
+    """Return `message % params`, made when shown (in the page's language); a callable param is called then."""
+    return lazy(lambda: str(message) % {k: v() if callable(v) else v for k, v in params.items()}, str)()
 
 
 class ActionForm(forms.Form):
@@ -144,7 +156,7 @@ class ActionForm(forms.Form):
 
     @classmethod
     def role_labels(cls):
-        return "、".join(str(Role(r).label) for r in cls.placement.roles if r in Role.values)
+        return in_language("、", ", ").join(str(Role(r).label) for r in cls.placement.roles if r in Role.values)
 
     # -- input ---------------------------------------------------------------------------------------
 
@@ -193,6 +205,7 @@ __all__ = [
     "ActionForm",
     "UploadField",
     "action",
+    "lazy_format",
     "load",
     "offered_actions",
 ]

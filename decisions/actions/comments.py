@@ -7,7 +7,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from decisions import lifecycle
-from decisions.actions import DATE_INPUT, OPEN, ActionForm, action
+from decisions.actions import DATE_INPUT, OPEN, ActionForm, action, lazy_format
 from decisions.models import Comment, Role, Stage
 from decisions.personal import email_problem, id_number_problem, phone_problem
 from decisions.rules.consultation import comment_periods
@@ -117,7 +117,12 @@ class SuggestionsInput(forms.TextInput):
 class PendingCommentField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, comment):
         text = comment.text if len(comment.text) <= 60 else comment.text[:60] + "…"
-        return f"{comment.seq}. {text}（{comment.get_channel_display()}，{comment.received_on:%Y-%m-%d}）"
+        return _("%(seq)s. %(text)s（%(channel)s，%(date)s）") % {
+            "seq": comment.seq,
+            "text": text,
+            "channel": comment.get_channel_display(),
+            "date": f"{comment.received_on:%Y-%m-%d}",
+        }
 
 
 @action("comment-answer", label=_("答复公众意见(可批量)"), **LEDGER)
@@ -127,8 +132,10 @@ class AnswerCommentsForm(ActionForm):
     reason = forms.CharField(
         label=_("理由"),
         widget=SuggestionsInput(ledger_services.REASON_TEMPLATES, "comment-reason-templates"),
-        help_text=_("可从常用理由中选择后修改：%(templates)s；“第X条”须改为草案的具体条款")
-        % {"templates": "、".join(ledger_services.REASON_TEMPLATES)},
+        help_text=lazy_format(
+            _("可从常用理由中选择后修改：%(templates)s；“第X条”须改为草案的具体条款"),
+            templates="、".join(ledger_services.REASON_TEMPLATES),
+        ),
     )
 
     def __init__(self, *args, **kwargs):

@@ -10,6 +10,7 @@ import dataclasses
 from functools import cached_property
 
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from decisions import lifecycle
@@ -29,6 +30,7 @@ from decisions.models import (
     StageStatus,
 )
 from decisions.rules import consultation as rules
+from decisions.rules import in_language
 from decisions.rules.facts import param
 from decisions.rules.initiation import TRIGGER_QUESTIONS
 from decisions.services import consultation, documents
@@ -112,7 +114,7 @@ def participation_notes(record):
         return []
     notes = []
     if record.methods:
-        methods = "、".join(rules.PP_METHODS.get(m, m) for m in record.methods)
+        methods = in_language("、", ", ").join(gettext(rules.PP_METHODS.get(m, m)) for m in record.methods)
         notes.append(_("已记录的参与方式：%(methods)s") % {"methods": methods})
     for period in record.comment_periods.order_by("id"):
         notes.append(_("征求意见公告：%(period)s") % {"period": period_label(period)})
@@ -167,7 +169,10 @@ def expert_notes(record):
             }
         kind = _("专业机构") if member.is_agency else _("专家")
         dissent = _("，持不同意见") if member.holds_dissenting_view else ""
-        notes.append(f"{member.name}({kind}{dissent})：{state}")
+        notes.append(
+            _("%(name)s(%(kind)s%(dissent)s)：%(state)s")
+            % {"name": member.name, "kind": kind, "dissent": dissent, "state": state}
+        )
     return notes
 
 
@@ -257,7 +262,7 @@ class NotTriggeredForm(SubstageForm):
         super().__init__(*args, **kwargs)
         codes = rules.NOT_TRIGGERED_CODES[self.stage]
         field = self.fields["reason_code"]
-        field.choices = [(code, rules.REASON_LABELS[code]) for code in codes]
+        field.choices = [(code, _(rules.REASON_LABELS[code])) for code in codes]
         if len(codes) == 1:
             field.initial = codes[0]
         self.fields["reason_text"].help_text = self.reason_help
@@ -367,7 +372,7 @@ class WaiverForm(SubstageForm):
         super().__init__(*args, **kwargs)
         codes = rules.WAIVER_CODES[self.stage]
         field = self.fields["reason_code"]
-        field.choices = [(code, rules.REASON_LABELS[code]) for code in codes]
+        field.choices = [(code, _(rules.REASON_LABELS[code])) for code in codes]
         if len(codes) == 1:
             field.initial = codes[0]
         field.help_text = _("依法不予公开的由政府办公室批准；浙江第七条紧急情形由法律顾问或公职律师批准")
@@ -453,7 +458,7 @@ class WaiverStageForm(ConsultationForm):
             _("%(stage)s：%(code)s，依据 %(basis)s(登记人 %(by)s)")
             % {
                 "stage": Stage(stage).label,
-                "code": rules.REASON_LABELS.get(waiver.reason_code, waiver.reason_code),
+                "code": gettext(rules.REASON_LABELS.get(waiver.reason_code, waiver.reason_code)),
                 "basis": waiver.legal_basis,
                 "by": waiver.recorded_by.get_full_name() or waiver.recorded_by.get_username(),
             }
@@ -628,7 +633,7 @@ class TriggerAnswersForm(ConsultationForm):
 
 # Public comment and the hearing are recorded by their own forms (notice published, hearing completed).
 METHOD_CHOICES = [
-    (code, label) for code, label in rules.PP_METHODS.items() if code not in ("PUBLIC_COMMENT", "HEARING")
+    (code, _(label)) for code, label in rules.PP_METHODS.items() if code not in ("PUBLIC_COMMENT", "HEARING")
 ]
 
 
@@ -653,7 +658,12 @@ class ParticipationMethodsForm(SubstageForm):
 def period_label(period):
     days = rules.comment_period_days(period)
     state = _("已发布") if period.published_at else _("未发布")
-    return f"{shown(period.publish_date)} 至 {shown(period.deadline_date)}({days}日，{state})"
+    return _("%(start)s 至 %(end)s(%(days)s日，%(state)s)") % {
+        "start": shown(period.publish_date),
+        "end": shown(period.deadline_date),
+        "days": days,
+        "state": state,
+    }
 
 
 class CommentNoticeForm(SubstageForm):
@@ -1205,7 +1215,7 @@ class AddExpertForm(SubstageForm):
 def expert_label(member):
     kind = _("专业机构") if member.is_agency else _("专家")
     state = _("已提交意见") if member.opinion_id else _("未提交意见")
-    return f"{member.name}({kind}，{state})"
+    return _("%(name)s(%(kind)s，%(state)s)") % {"name": member.name, "kind": kind, "state": state}
 
 
 @substage_action(

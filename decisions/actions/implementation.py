@@ -25,6 +25,7 @@ from decisions.models import (
     Suspension,
 )
 from decisions.rules import implementation as rules
+from decisions.rules import in_language
 from decisions.services import implementation
 
 # Where a decision text is in force: executing, suspended, under evaluation, or re-running an adjustment (P16).
@@ -206,7 +207,7 @@ class StartPostEvaluationForm(ActionForm):
         if excluded:
             evaluator.help_text = _(
                 "决策作出前承担主要论证评估工作的单位不得承担后评估(第三十六条第二款)：%(units)s"
-            ) % {"units": "、".join(excluded)}
+            ) % {"units": in_language("、", ", ").join(excluded)}
 
     def run(self, user):
         data = self.cleaned_data
@@ -351,7 +352,11 @@ class StopLegalityOpinionForm(InForceForm):
 
 class MeetingChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, meeting):
-        return f"{meeting.title}({meeting.get_meeting_type_display()}，{meeting.date:%Y-%m-%d})"
+        return _("%(title)s(%(type)s，%(date)s)") % {
+            "title": meeting.title,
+            "type": meeting.get_meeting_type_display(),
+            "date": f"{meeting.date:%Y-%m-%d}",
+        }
 
 
 class SpeakerChoiceField(forms.ModelChoiceField):

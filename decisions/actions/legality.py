@@ -2,6 +2,7 @@
 the reviewer's judgements on a revised draft and on its own opinion."""
 
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from decisions import lifecycle
@@ -67,11 +68,20 @@ def opinion_note(decision):
     return notes
 
 
+def _shown(label):
+    return gettext(label) if label else label
+
+
 def _readable(entry):
     """Add the labels a clerk reads to one entry of the generated procedure statement."""
     level, cascade = entry.get("risk_level"), entry.get("cascade_from")
+    waiver = entry.get("waiver")
     return {
         **entry,
+        # The statement keeps its labels in Chinese (it is recorded at submission); the page shows them translated.
+        "status_label": _shown(entry.get("status_label")),
+        "reason_label": _shown(entry.get("reason_label")),
+        "waiver": {**waiver, "label": gettext(waiver["label"])} if waiver else waiver,
         "risk_label": RiskLevel(level).label if level in RiskLevel.values else "",
         "cascade_label": Stage(cascade).label if cascade in Stage.values else "",
     }

@@ -41,7 +41,11 @@ def upcoming_meetings(organ, *also):
 
 
 def meeting_label(meeting):
-    return f"{meeting.date:%Y-%m-%d} {Meeting.Type(meeting.meeting_type).label}：{meeting.title}"
+    return _("%(date)s %(type)s：%(title)s") % {
+        "date": f"{meeting.date:%Y-%m-%d}",
+        "type": Meeting.Type(meeting.meeting_type).label,
+        "title": meeting.title,
+    }
 
 
 class MeetingField(forms.ModelChoiceField):
@@ -89,7 +93,7 @@ def clock_label(decision, meeting):
         days += _("(暂定)")
     if count.days < minimum:
         days += _("，不足 %(min)d 个") % {"min": minimum}
-    return f"{label}（{days}）"
+    return _("%(meeting)s（%(days)s）") % {"meeting": label, "days": days}
 
 
 def clock_help(decision):
@@ -153,7 +157,8 @@ class CreateMeetingForm(MeetingForm):
         super().__init__(*args, **kwargs)
         organ = self.decision.organ
         self.fields["members_present"].queryset = meeting_members(organ)
-        self.fields["title"].initial = _("%(organ)s常务会议") % {"organ": organ.short_name or organ.name}
+        # A suggestion for the record's own text: the meeting's name is kept in Chinese, like every record.
+        self.fields["title"].initial = f"{organ.short_name or organ.name}常务会议"
 
     def run(self, user):
         data = self.cleaned_data
@@ -304,7 +309,16 @@ def statement_notes(decision):
     ]
     for s in item.statements.select_related("member").order_by("seq"):
         chief = _("(行政首长)") if s.is_chief else ""
-        notes.append(f"{s.seq}. {person(s.member)}{chief}：{s.get_position_display()} — {s.text}")
+        notes.append(
+            _("%(seq)s. %(member)s%(chief)s：%(position)s — %(text)s")
+            % {
+                "seq": s.seq,
+                "member": person(s.member),
+                "chief": chief,
+                "position": s.get_position_display(),
+                "text": s.text,
+            }
+        )
     return notes
 
 

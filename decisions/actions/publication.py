@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from decisions import lifecycle
-from decisions.actions import DATE_INPUT, ActionForm, UploadField, action
+from decisions.actions import DATE_INPUT, ActionForm, UploadField, action, lazy_format
 from decisions.actions.initiation import yes_no
 from decisions.models import DocumentType, Role, Stage
 from decisions.profiles import PUBLICATION_CHANNEL_LABELS
@@ -99,7 +99,7 @@ class PublishForm(ActionForm):
         super().__init__(*args, **kwargs)
         required = rules.required_channels(self.decision) or []
         channels = self.fields["channels"]
-        channels.choices = [(code, PUBLICATION_CHANNEL_LABELS.get(code, code)) for code in required]
+        channels.choices = [(code, _(PUBLICATION_CHANNEL_LABELS.get(code, code))) for code in required]
         channels.initial = list(required)
         if required:
             channels.help_text = _("按规则配置，本机关的决策须通过以上全部渠道公布")
@@ -108,7 +108,7 @@ class PublishForm(ActionForm):
         proofs = {
             f"{PROOF_PREFIX}{code}": UploadField(
                 DocumentType.CHANNEL_PROOF,
-                label=_("“%(channel)s”公布证明") % {"channel": label},
+                label=lazy_format(_("“%(channel)s”公布证明"), channel=label),
                 required=False,
                 help_text=_("公报期号页、网页截图或报纸版面"),
             )

@@ -11,10 +11,30 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from django.utils import timezone
+from django.conf import settings
+from django.utils import timezone, translation
 
 DECREE = "《重大行政决策程序暂行条例》"
 SPEC = "juece 程序规则(procedure.md)"
+
+
+def active_language():
+    """Return "en" when English is the active language, otherwise "zh" (Chinese is the source language)."""
+    return "en" if (translation.get_language() or "").startswith("en") else "zh"
+
+
+def in_language(zh, en):
+    """Return the message of the active language: `en` in English, `zh` otherwise."""
+    return en if active_language() == "en" else zh
+
+
+def source_language():
+    """Return a context in which text is made in Chinese, whatever language the page is shown in.
+
+    The record (titles, sign-off subjects, audit payloads, documents, spreadsheets) is kept in the
+    source language; views run the services and make files inside it and translate only what they show.
+    """
+    return translation.override(settings.LANGUAGE_CODE)
 
 
 @dataclass(frozen=True)
@@ -28,6 +48,11 @@ class Rule:
     en: str
     check: Callable[["Context"], bool] = field(compare=False)
     warning: bool = False  # a warning is reported but never blocks
+
+    @property
+    def text(self):
+        """The message in the active language (pages); records and documents keep `zh`."""
+        return in_language(self.zh, self.en)
 
     @property
     def citation(self):
@@ -47,6 +72,11 @@ class Failure:
     @property
     def code(self):
         return self.rule.code
+
+    @property
+    def text(self):
+        """The rule's message in the active language."""
+        return self.rule.text
 
     def as_dict(self):
         return {

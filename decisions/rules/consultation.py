@@ -5,6 +5,8 @@ decision steps, so the services here evaluate these lists themselves. Each list 
 in which B5 names the clauses; rules read the stage record under work from `ctx.target`.
 """
 
+from django.utils.translation import gettext_noop
+
 from decisions import lifecycle
 from decisions.calendar import calendar_days_between, localdate
 from decisions.models import CommentPeriod, DocumentType, ExpertMember, RiskLevel, Role, Stage, StageStatus
@@ -41,27 +43,29 @@ WAIVER_CODES = {
 }
 # B6 "Who approves": the role that approves each waiver code, never the recorder.
 WAIVER_APPROVER = {CONFIDENTIAL_BY_LAW: Role.GOV_OFFICE, ZJ_ART7_URGENT: Role.LEGAL_ADVISER}
+# Kept in Chinese (statements, refusals); pages translate them when shown.
 REASON_LABELS = {
-    OTHER_LAW_PROCEDURE: "法律、行政法规另有规定的程序",
-    NO_DIRECT_INTEREST: "不直接涉及群众切身利益且无重大分歧",
-    OPTIONAL_NOT_HELD: "依法可以听证，未举行(法律、法规、规章未要求)",
-    NOT_HIGHLY_SPECIALISED: "专业性、技术性不强",
-    NO_STABILITY_IMPACT: "不会对社会稳定、公共安全等方面造成不利影响",
-    ALREADY_ASSESSED: "已按照有关规定进行风险评估，不作重复评估",
-    CONFIDENTIAL_BY_LAW: "依法不予公开的决策事项",
-    ZJ_ART7_URGENT: "浙江省政府令第337号第七条：依法保密或情况紧急",
+    OTHER_LAW_PROCEDURE: gettext_noop("法律、行政法规另有规定的程序"),
+    NO_DIRECT_INTEREST: gettext_noop("不直接涉及群众切身利益且无重大分歧"),
+    OPTIONAL_NOT_HELD: gettext_noop("依法可以听证，未举行(法律、法规、规章未要求)"),
+    NOT_HIGHLY_SPECIALISED: gettext_noop("专业性、技术性不强"),
+    NO_STABILITY_IMPACT: gettext_noop("不会对社会稳定、公共安全等方面造成不利影响"),
+    ALREADY_ASSESSED: gettext_noop("已按照有关规定进行风险评估，不作重复评估"),
+    CONFIDENTIAL_BY_LAW: gettext_noop("依法不予公开的决策事项"),
+    ZJ_ART7_URGENT: gettext_noop("浙江省政府令第337号第七条：依法保密或情况紧急"),
 }
 # 第三条第二款 first sentence: only a 法律 or 行政法规 displaces the Decree's procedure (a 规章 does not).
 OTHER_LAW_LEVELS = {"法律": "法律", "LAW": "法律", "行政法规": "行政法规", "ADMINISTRATIVE_REGULATION": "行政法规"}
 # 第十四条第二款: the ways of hearing the public, stored as codes in StageRecord.methods.
+# Labels kept in Chinese (the services name them in refusals); pages translate them when shown.
 PP_METHODS = {
-    "FORUM": "座谈会",
-    "HEARING": "听证会",
-    "SITE_VISIT": "实地走访",
-    "WRITTEN": "书面征求意见",
-    "PUBLIC_COMMENT": "向社会公开征求意见",
-    "QUESTIONNAIRE": "问卷调查",
-    "OPINION_POLL": "民意调查",
+    "FORUM": gettext_noop("座谈会"),
+    "HEARING": gettext_noop("听证会"),
+    "SITE_VISIT": gettext_noop("实地走访"),
+    "WRITTEN": gettext_noop("书面征求意见"),
+    "PUBLIC_COMMENT": gettext_noop("向社会公开征求意见"),
+    "QUESTIONNAIRE": gettext_noop("问卷调查"),
+    "OPINION_POLL": gettext_noop("民意调查"),
 }
 NAMED_CHANNELS = tuple(c for c in CommentPeriod.Channel.values if c != CommentPeriod.Channel.OTHER)
 ZJ_HEARING_FLAGS = ("major_disagreement", "major_interest_readjustment")
@@ -176,14 +180,14 @@ def _doc_rule(code, article, doc_type, zh, en, name):
     return check
 
 
-def state_prerequisite(label, detail=""):
-    """Return the STATE_PREREQUISITE_MISSING failure naming what is not ready (P7 (2))."""
+def state_prerequisite(label, detail="", en=""):
+    """Return the STATE_PREREQUISITE_MISSING failure naming what is not ready (P7 (2)); `en` says it in English."""
     prerequisite = Rule(
         name="STATE_PREREQUISITE_MISSING",
         code="STATE_PREREQUISITE_MISSING",
         article="P7",
         zh=f"当前状态不能办理此事项：{label}",
-        en=f"This action is not possible now: {label}",
+        en=f"This action is not possible now: {en or label}",
         check=lambda ctx: False,
     )
     return Failure(prerequisite, detail)

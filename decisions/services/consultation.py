@@ -16,7 +16,8 @@ Design choices the table leaves to the build:
 * Reopening HEARING while PP is DONE reopens PP too, because a DONE PP needs a closed HEARING (T7).
 """
 
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_noop
 
 from decisions import lifecycle
 from decisions.calendar import localdate
@@ -24,6 +25,7 @@ from decisions.models import (
     AuditEvent,
     CommentPeriod,
     Decision,
+    DecisionState,
     Document,
     DraftVersion,
     ExpertMember,
@@ -97,12 +99,15 @@ def _require(ctx, rule_list, statuses=None):
     decision = ctx.decision
     if decision.state != lifecycle.CONSULTATION:
         stage, label = lifecycle.first_open_stage(decision)
+        state = DecisionState(decision.state).label
         raise ProcedureRefused(
             [
                 rules.state_prerequisite(
-                    f"决策处于“{decision.get_state_display()}”，此事项只能在公众参与、专家论证、风险评估阶段办理"
-                    f"(尚未完成的环节：{label or '无'})",
+                    f"决策处于“{named(state, 'zh-hans')}”，此事项只能在公众参与、专家论证、风险评估阶段办理"
+                    f"(尚未完成的环节：{named(label, 'zh-hans') if label else '无'})",
                     stage or decision.state,
+                    en=f"the decision is at “{named(state, 'en')}”; this action belongs to public participation, "
+                    f"expert review and risk assessment (stage not yet closed: {named(label, 'en') if label else 'none'})",
                 )
             ]
         )
@@ -115,11 +120,17 @@ def _require(ctx, rule_list, statuses=None):
 
 def _status_failure(record, stage):
     if record is None:
+        name = Stage(stage).label if stage in Stage.values else stage
         return rules.state_prerequisite(
-            f"“{Stage(stage).label if stage in Stage.values else stage}”环节记录不存在", stage
+            f"“{named(name, 'zh-hans')}”环节记录不存在",
+            stage,
+            en=f"there is no record of the stage “{named(name, 'en')}”",
         )
+    stage_name, status = Stage(record.stage).label, StageStatus(record.status).label
     return rules.state_prerequisite(
-        f"“{record.get_stage_display()}”环节当前为“{record.get_status_display()}”", f"{record.stage}:{record.status}"
+        f"“{named(stage_name, 'zh-hans')}”环节当前为“{named(status, 'zh-hans')}”",
+        f"{record.stage}:{record.status}",
+        en=f"the stage “{named(stage_name, 'en')}” is now “{named(status, 'en')}”",
     )
 
 
@@ -326,7 +337,9 @@ def approve_waiver(actor, decision, stage):
         ctx.target = record
         waiver = _pending_waiver(record)
         if waiver is None:
-            raise ProcedureRefused([rules.state_prerequisite("没有待批准的免予程序", stage)])
+            raise ProcedureRefused(
+                [rules.state_prerequisite("没有待批准的免予程序", stage, en="there is no waiver awaiting approval")]
+            )
         waiver = Waiver.objects.select_for_update().get(pk=waiver.pk)
         ctx.params["waiver"] = waiver
         _require(ctx, rules.T6B_APPROVE, statuses=rules.OPEN)
@@ -348,7 +361,9 @@ def sign_off_waiver(actor, decision, stage):
             waiver = record.waivers.filter(approved_at__isnull=False).order_by("-approved_at", "-id").first()
             waiver = waiver or record.waivers.order_by("-id").first()
         if waiver is None:
-            raise ProcedureRefused([rules.state_prerequisite("没有已登记的免予程序", stage)])
+            raise ProcedureRefused(
+                [rules.state_prerequisite("没有已登记的免予程序", stage, en="no waiver is recorded")]
+            )
         ctx.params.update(
             waiver=waiver, reason_code=waiver.reason_code, legal_basis=waiver.legal_basis, evidence=waiver.evidence
         )
@@ -1103,12 +1118,18 @@ def mark_assessment_stale(actor, decision, *, reason, assessment=None):
             raise ProcedureRefused(
                 [
                     rules.state_prerequisite(
-                        f"决策处于“{d.get_state_display()}”，本轮集体讨论已作出决定，不能再标记风险评估失效", d.state
+                        f"决策处于“{named(DecisionState(d.state).label, 'zh-hans')}”，"
+                        "本轮集体讨论已作出决定，不能再标记风险评估失效",
+                        d.state,
+                        en=f"the decision is at “{named(DecisionState(d.state).label, 'en')}”: this round's collective "
+                        "decision has been taken, so the risk assessment can no longer be marked stale",
                     )
                 ]
             )
         if assessment is None or assessment.stale_marked_at is not None:
-            raise ProcedureRefused([rules.state_prerequisite("没有可标记失效的风险评估")])
+            raise ProcedureRefused(
+                [rules.state_prerequisite("没有可标记失效的风险评估", en="there is no risk assessment to mark stale")]
+            )
         assessment.stale_reason = reason.strip()
         assessment.stale_marked_at = ctx.now
         assessment.stale_marked_by = ctx.actor
@@ -1142,7 +1163,7 @@ def procedure_statement(decision):
         record = decision.current_record(stage)
         entry = {"stage": stage, "label": str(Stage(stage).label)}
         if record is None:
-            entries.append({**entry, "status": None, "status_label": "未建立"})
+            entries.append({**entry, "status": None, "status_label": gettext_noop("未建立")})
             continue
         signoff = record.signoffs.order_by("-id").first() or (
             record.closed_with.signoffs.order_by("-id").first() if record.closed_with_id else None
@@ -1190,6 +1211,12 @@ def procedure_statement(decision):
             entry["assessment_stale"] = bool(assessment and assessment.stale_marked_at)
         entries.append(entry)
     return entries
+
+
+def named(label, language):
+    """Return a (lazily translated) name in `language`: each message of a refusal names it in its own language."""
+    with translation.override(language):
+        return str(label)
 
 
 def today():

@@ -18,7 +18,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from decisions import audit
+from decisions import audit, comment_input
 from decisions.actions.comments import LEDGER_ACTIONS
 from decisions.models import AuditEvent, Comment, Decision, Document, DocumentType, Role, Stage
 from decisions.personal import id_number_problem, mask_email, mask_id_number, mask_phone
@@ -265,7 +265,7 @@ def test_an_imported_row_may_carry_its_answer(open_cast, decision):
 
 
 def test_the_downloaded_template_filled_in_is_imported(open_cast, decision):
-    book = openpyxl.load_workbook(io.BytesIO(comments.comments_template()))
+    book = openpyxl.load_workbook(io.BytesIO(comment_input.comments_template()))
     sheet = book["公众意见台账"]
     assert [c.value for c in sheet[1]][:10] == HEADERS
     assert "说明" in book.sheetnames
@@ -306,7 +306,7 @@ def test_a_bad_ledger_file_names_every_bad_cell_by_row_and_column_and_imports_no
 
 
 def test_a_file_longer_than_the_limit_is_refused_whole(open_cast, decision, monkeypatch):
-    monkeypatch.setattr(comments, "MAX_ROWS", 2)
+    monkeypatch.setattr(comment_input, "MAX_ROWS", 2)
     refused = refusal(lambda: comments.import_comments(lead(open_cast), decision, "a.xlsx", xlsx(good_rows())))
     assert [f.detail for f in refused.failures] == ["一次最多导入2条意见，请分批导入"]
     assert not Comment.objects.exists()

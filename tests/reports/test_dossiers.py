@@ -234,6 +234,9 @@ def test_a_rendered_dossier_is_immutable_and_regenerating_keeps_the_old_version(
     assert second.version == 2 and second.supersedes == first and second.status == Dossier.Status.DONE
     assert first.status == Dossier.Status.DONE and first.file.storage.exists(first.file.name)
     assert second.sha256 != first.sha256 and second.signoff == first.signoff
+    # The new version says on its cover which version it is and why it was made.
+    cover = read(second)[1].pages[0].extract_text().replace(" ", "")
+    assert "第2版" in cover and "更换字体后重新生成" in cover
 
 
 def test_only_the_archivist_or_the_office_may_regenerate(open_cast):

@@ -114,6 +114,8 @@ def test_each_stage_goes_to_whoever_must_act_and_the_process_ends_with_the_archi
     process = DecisionProcess.objects.get(decision_id=decision.pk)
     assert Decision.objects.get(pk=decision.pk).state == "ARCHIVED"
     assert not open_tasks(process).exists() and process.finished is not None
+    # Routing again after every change does not nest tokens: they stay short however long the procedure.
+    assert process.task_set.count() > 20 and max(len(str(t.token)) for t in process.task_set.all()) < 30
 
 
 def test_a_return_sends_the_work_back_to_the_unit_and_resubmission_to_the_reviewer(open_cast, routed):
