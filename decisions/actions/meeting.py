@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from decisions import lifecycle
 from decisions.actions import DATE_INPUT, ActionForm, UploadField, action
-from decisions.models import CollectiveOutcome, DocumentType, Meeting, Position, Role
+from decisions.models import AgendaItem, CollectiveOutcome, DocumentType, Meeting, Position, Role
 from decisions.rules import meeting as rules
 from decisions.rules.facts import param
 from decisions.services import legality
@@ -242,6 +242,14 @@ class RecordTimeOverrideForm(MeetingForm):
 )
 class AcknowledgeTimeOverrideForm(MeetingForm):
     meeting = MeetingField(help_text=_("选项中列出政府办公室就该次会议说明的理由"))
+
+    @classmethod
+    def in_place(cls, decision):
+        """Offered once the office has explained a short review for some meeting and nobody acknowledged it."""
+        waiting = AgendaItem.objects.filter(
+            decision=decision, stage_record__isnull=True, removed_at__isnull=True, time_override_acknowledged_at=None
+        ).exclude(time_override_reason="")
+        return super().in_place(decision) and waiting.exists()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -187,9 +187,13 @@ def test_scenario_31_a_short_review_is_refused_until_the_reason_is_recorded_and_
     assert response.status_code == 409
     assert "LEGALITY_REVIEW_TIME_INSUFFICIENT" in errors(response) and "第二十六条" in errors(response)
 
+    reviewer_roles = {Role.LEGAL_REVIEWER}
+    # Nothing to acknowledge yet: the reviewer is not offered the acknowledgement.
+    assert "acknowledge-time-override" not in {a.name for a in actions.offered_actions(fresh(decision), reviewer_roles)}
     reason = "上级要求本周内审议，审查部门已提前介入"
     data = {"meeting": meeting.pk, "reason": reason}
     assert post(client, open_cast, Role.GOV_OFFICE, decision, "record-time-override", data).status_code == 302
+    assert "acknowledge-time-override" in {a.name for a in actions.offered_actions(fresh(decision), reviewer_roles)}
     response = schedule(client, open_cast, decision, meeting)
     assert response.status_code == 409 and "LEGALITY_REVIEW_TIME_INSUFFICIENT" in errors(response)
 
