@@ -1000,6 +1000,13 @@ def upload_expert_opinion(actor, decision, member, opinion):
                 "论证意见的材料类型须为专家论证意见",
                 "An opinion must be of type EXPERT_OPINION",
             )
+        replaced = member.opinion
+        if replaced is not None and replaced.pk != document.pk:
+            # The expert's new opinion replaces the earlier one (an unsigned draft, say): the old stays on
+            # record, superseded, and no longer counts as a loose unsigned opinion (第十九条, 第三十九条).
+            document.supersedes = replaced
+            document.supersede_reason = "同一专家(机构)重新提交的论证意见"
+            document.save(update_fields=["supersedes", "supersede_reason"])
         member.opinion = document
         member.save(update_fields=["opinion"])
         record_event(
@@ -1010,6 +1017,7 @@ def upload_expert_opinion(actor, decision, member, opinion):
                 "opinion": document.pk,
                 "signed": document.signed,
                 "sealed": document.sealed,
+                "replaces": getattr(replaced, "pk", None),
             },
         )
         return member

@@ -282,6 +282,13 @@ def test_an_unsigned_expert_opinion_is_refused_when_expert_review_is_completed(c
     assert statuses(participated)["EX"] == StageStatus.IN_PROGRESS
     assert not Document.objects.filter(decision=participated, doc_type="EXPERT_ADOPTION_STATEMENT").exists()
 
+    # The expert sends the signed opinion: it replaces the unsigned one (kept, superseded) and the stage closes.
+    unsigned = ExpertMember.objects.get(pk=member.pk).opinion
+    done(send(client, expert, participated, "expert-opinion", {"member": member.pk, "opinion": pdf(), "signed": "on"}))
+    assert ExpertMember.objects.get(pk=member.pk).opinion.supersedes == unsigned
+    done(send(client, lead, participated, "complete-expert-review", {"adoption_statement": pdf()}))
+    assert statuses(participated)["EX"] == StageStatus.DONE
+
 
 def test_an_expert_without_a_no_interest_declaration_is_not_put_on_the_panel(client, open_cast, participated):
     lead = open_cast[Role.UNDERTAKING_LEAD]
