@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog import entries as entry_fields
 from catalog.models import CatalogueAdjustment, CatalogueEntry, RequiredProcedure
+from decisions.actions import RecordsField
 from decisions.models import Decision, DocumentType, Organisation
 from decisions.services.common import Upload
 
@@ -60,7 +61,7 @@ class EntryForm(forms.Form):
     category = forms.ChoiceField(label=_("事项类别(第三条第一款)"), choices=Decision.Category.choices)
     decision_body = forms.CharField(label=_("决策主体"), max_length=200, required=False)
     lead_unit = forms.ModelChoiceField(label=_("承办单位"), queryset=Organisation.objects.none())
-    co_units = forms.ModelMultipleChoiceField(
+    co_units = RecordsField(
         label=_("协办单位"), queryset=Organisation.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
     )
     legal_policy_basis = forms.CharField(

@@ -12,6 +12,7 @@ from django.utils.translation import gettext
 from catalog import dashboard, versions
 from catalog.forms import PublicProposalForm
 from catalog.models import AnnualCatalogue, CatalogueState
+from decisions import public as decisions_public
 from decisions.models import Decision, Organisation
 from decisions.rules import ProcedureRefused, source_language
 from decisions.services import initiation
@@ -46,8 +47,14 @@ def catalogue_page(request, pk, version=None):
         .prefetch_related("co_units")
         .order_by("seq_no")
     )
+    readable = decisions_public.readable_ids([e.decision_id for e in entries if e.decision_id])
     rows = [
-        {"entry": e, "phase": dashboard.PHASE_LABELS[dashboard.phase_of(e.decision.state if e.decision_id else None)]}
+        {
+            "entry": e,
+            "phase": dashboard.PHASE_LABELS[dashboard.phase_of(e.decision.state if e.decision_id else None)],
+            # The decision's own public page, once it is published or open for comment.
+            "public_reference": e.decision.reference if e.decision_id in readable else "",
+        }
         for e in entries
     ]
     context = {

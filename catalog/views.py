@@ -5,9 +5,6 @@ a refusal is shown beside the form with its code, message and article. Reading i
 catalog.access (jurisdiction). Nothing here decides what the law allows.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -22,6 +19,8 @@ from django.views.decorators.http import require_POST
 from viewflow.urls import Application
 
 from catalog import access, dashboard, forms, imports, lifecycle, services, versions, workbook
+from catalog.actions import ADJUSTMENT_ACTIONS, CATALOGUE_ACTIONS, offered
+from catalog.actions import as_upload as _upload
 from catalog.charts import coverage_chart, government_chart, phase_chart
 from catalog.models import AnnualCatalogue, CatalogueAdjustment, CatalogueEntry, CatalogueImport, CatalogueState
 from decisions.models import Decision, DecisionState, Organisation, Role
@@ -52,10 +51,6 @@ def _refusal(form, refused):
         )
 
 
-def _upload(form, field="document"):
-    return forms.as_upload(form.cleaned_data.get(field), title=form.cleaned_data.get("title", ""))
-
-
 def _download(data, filename, content_type):
     response = HttpResponse(data, content_type=content_type)
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(filename)}"
@@ -66,114 +61,6 @@ def _quote(name):
     from urllib.parse import quote
 
     return quote(name)
-
-
-@dataclass(frozen=True)
-class Action:
-    """A B9 step offered as a form: the step, its form, and the service call."""
-
-    step: str
-    form: type
-    run: Callable
-    danger: bool = False
-
-
-CATALOGUE_ACTIONS = {
-    "compile": Action(
-        "catalogue.compile", forms.UploadForm, lambda u, c, f: services.compile(u, c, compiled_list=_upload(f))
-    ),
-    "vet": Action("catalogue.vet", forms.UploadForm, lambda u, c, f: services.vet(u, c, opinion=_upload(f))),
-    "approve": Action(
-        "catalogue.approve", forms.UploadForm, lambda u, c, f: services.approve_by_government(u, c, approval=_upload(f))
-    ),
-    "return": Action(
-        "catalogue.return",
-        forms.ReasonForm,
-        lambda u, c, f: services.return_to_collecting(u, c, reason=f.cleaned_data["reason"]),
-        danger=True,
-    ),
-    "consent": Action(
-        "catalogue.consent",
-        forms.ConsentForm,
-        lambda u, c, f: services.record_party_consent(
-            u, c, consent=_upload(f), issued_on=f.cleaned_data["issued_on"], issued_by=f.cleaned_data["issued_by"]
-        ),
-    ),
-    "non_consent": Action(
-        "catalogue.non_consent",
-        forms.NonConsentForm,
-        lambda u, c, f: services.record_party_non_consent(
-            u,
-            c,
-            reason=f.cleaned_data["reason"],
-            document=_upload(f),
-            issued_on=f.cleaned_data["issued_on"],
-            issued_by=f.cleaned_data["issued_by"],
-        ),
-        danger=True,
-    ),
-    "publish": Action(
-        "catalogue.publish",
-        forms.PublishForm,
-        lambda u, c, f: services.publish(
-            u,
-            c,
-            notice_number=f.cleaned_data["notice_number"],
-            notice_date=f.cleaned_data["notice_date"],
-            notice_url=f.cleaned_data["notice_url"],
-            notice=_upload(f),
-        ),
-    ),
-    "year_end": Action(
-        "catalogue.year_end",
-        forms.YearEndForm,
-        lambda u, c, f: services.report_year_end(u, c, report=_upload(f), published_on=f.cleaned_data["published_on"]),
-    ),
-}
-
-ADJUSTMENT_ACTIONS = {
-    "review": Action(
-        "adjustment.review", forms.UploadForm, lambda u, a, f: services.review_adjustment(u, a, review=_upload(f))
-    ),
-    "approve": Action(
-        "adjustment.approve", forms.UploadForm, lambda u, a, f: services.approve_adjustment(u, a, approval=_upload(f))
-    ),
-    "consent": Action(
-        "adjustment.consent",
-        forms.ConsentForm,
-        lambda u, a, f: services.record_adjustment_consent(
-            u, a, consent=_upload(f), issued_on=f.cleaned_data["issued_on"], issued_by=f.cleaned_data["issued_by"]
-        ),
-    ),
-    "publish": Action(
-        "adjustment.publish",
-        forms.PublishForm,
-        lambda u, a, f: services.publish_adjustment(
-            u,
-            a,
-            notice_number=f.cleaned_data["notice_number"],
-            notice_date=f.cleaned_data["notice_date"],
-            notice_url=f.cleaned_data["notice_url"],
-            notice=_upload(f),
-        ),
-    ),
-    "reject": Action(
-        "adjustment.reject",
-        forms.NonConsentForm,
-        lambda u, a, f: services.reject_adjustment(u, a, reason=f.cleaned_data["reason"], document=_upload(f)),
-        danger=True,
-    ),
-}
-
-
-def _offered(actions, obj, roles):
-    """The actions whose step the table defines from obj's state and whose roles the user holds."""
-    defined = set(lifecycle.steps_from(obj))
-    return [
-        (name, action, lifecycle.STEPS[action.step])
-        for name, action in actions.items()
-        if action.step in defined and roles & set(lifecycle.STEPS[action.step].roles)
-    ]
 
 
 STATE_PATH = [
@@ -268,7 +155,7 @@ def catalogue_detail(request, pk):
     context = {
         "catalogue": catalogue,
         "state_path": _state_path(catalogue),
-        "actions": _offered(CATALOGUE_ACTIONS, catalogue, roles),
+        "actions": offered(CATALOGUE_ACTIONS, catalogue, roles),
         "entries": entries,
         "adjustments": adjustments,
         "documents": documents,
@@ -456,7 +343,7 @@ def adjustment_detail(request, pk):
     context = {
         "adjustment": adjustment,
         "catalogue": catalogue,
-        "actions": _offered(ADJUSTMENT_ACTIONS, adjustment, roles),
+        "actions": offered(ADJUSTMENT_ACTIONS, adjustment, roles),
         "documents": adjustment.documents.select_related("document").order_by("id"),
         "changes": versions.changes(catalogue, adjustment.published_version) if adjustment.published_version else None,
         "proposed": None if adjustment.published_version else versions.proposed_changes(adjustment),

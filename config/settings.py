@@ -78,6 +78,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_filters",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "viewflow",
     "viewflow.workflow",
     "django_tasks",
@@ -203,3 +207,47 @@ EMAIL_BACKEND = env_str("JUECE_EMAIL_BACKEND", "django.core.mail.backends.consol
 EMAIL_HOST = env_str("JUECE_EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("JUECE_EMAIL_PORT", 25)
 DEFAULT_FROM_EMAIL = env_str("JUECE_EMAIL_FROM", "juece@localhost")
+
+# The JSON API (decisions/api, catalog/api.py, reports/api.py; mounted by config/api.py): Django REST framework,
+# described by drf-spectacular (OpenAPI 3 at /api/schema/). Systems send `Authorization: Token <key>`
+# (`manage.py drf_create_token USER`); the browser uses its session. The permissions are the pages' own.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "decisions.api.common.Pagination",
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "EXCEPTION_HANDLER": "decisions.api.errors.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {
+        "public": env_str("JUECE_API_PUBLIC_RATE", "120/minute"),
+    },
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "juece API",
+    "DESCRIPTION": (
+        "重大行政决策程序 (Decree 713): catalogues, decisions, stage records, documents, sign-offs, audit events, "
+        "dossiers and bundles; state changes are POSTed actions that take the same service functions as the pages."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Swagger UI and ReDoc served from our own static files: government networks often reach no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "DecisionStateEnum": "decisions.models.DecisionState",
+        "CatalogueStateEnum": "catalog.models.CatalogueState",
+        "AdjustmentStateEnum": "catalog.models.AdjustmentState",
+        "RoleEnum": "decisions.models.Role",
+        "SourceTypeEnum": "decisions.models.Decision.SourceType",
+    },
+}

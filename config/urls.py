@@ -4,11 +4,14 @@ from django.views.generic import RedirectView
 
 from catalog import public as catalogue_public
 from config.site import site
+from decisions import public as decisions_public
 from reports import views as report_views
 
-# The public's pages (no login): published catalogues and their notices, a citizen's proposal.
+# The public's pages (no login): published catalogues and their notices, a citizen's proposal,
+# published decisions, the online comment form and the larger-text switch.
 public_patterns = [
     *catalogue_public.urlpatterns,
+    *decisions_public.urlpatterns,
     path("catalogues/<int:pk>/notice-v<int:version>.pdf", report_views.public_notice, name="notice"),
 ]
 
@@ -17,6 +20,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),  # the language switch (中文 / English)
+    path("api/", include(("config.api", "api"))),  # the JSON API and its OpenAPI schema
     path("public/", include((public_patterns, "public"))),
     path("", site.urls),
 ]
+
+handler404 = "config.api.not_found"

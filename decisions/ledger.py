@@ -22,24 +22,17 @@ from decisions.actions.comments import LEDGER_ACTIONS
 from decisions.comment_input import comments_template
 from decisions.models import Comment, Decision, DocumentType, Role, Stage, StageStatus
 from decisions.permissions import roles_for
-from decisions.personal import mask_email, mask_id_number, mask_phone
+from decisions.personal import contact_details, sees_in_full
 from decisions.rules import source_language
 
 PAGE_SIZE = 100
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TEMPLATE_NAME = "公众意见台账模板.xlsx"
-# Who needs to reach a commenter: the unit answering the comments (个人信息保护法, minimum necessary).
-FULL_VIEW_ROLES = {Role.UNDERTAKING_LEAD}
 
 
 def _row(comment, full):
     """Return what the page shows of one comment: personal information in full or masked."""
-    return {
-        "comment": comment,
-        "phone": comment.phone if full else mask_phone(comment.phone),
-        "email": comment.email if full else mask_email(comment.email),
-        "id_number": comment.id_number if full else mask_id_number(comment.id_number),
-    }
+    return {"comment": comment, **contact_details(comment, full)}
 
 
 def _record(decision, wanted):
@@ -62,7 +55,7 @@ def comment_ledger(request, reference):
         response["Content-Disposition"] = content_disposition_header(True, TEMPLATE_NAME)
         return response
     record, records = _record(decision, request.GET.get("record", ""))
-    full = bool(roles & FULL_VIEW_ROLES)
+    full = sees_in_full(roles)
     everything = record.comments.all() if record is not None else Comment.objects.none()
     counts = dict.fromkeys(Comment.Disposition.values, 0)
     counts.update({row["disposition"]: row["n"] for row in everything.values("disposition").annotate(n=Count("id"))})

@@ -1177,7 +1177,12 @@ class Comment(models.Model):
     answered_role = models.CharField(max_length=30, choices=Role.choices, blank=True)
     answered_at = models.DateTimeField(_("答复时间"), null=True, blank=True)
     import_batch = models.UUIDField(_("导入批次"), null=True, blank=True, db_index=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Empty when the commenter sent the comment through the online form (线上参与平台): no staff member recorded it.
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # The online form's one-time token: the same form sent twice records one comment, and its receipt finds it.
+    online_token = models.UUIDField(_("线上提交凭证"), null=True, blank=True, unique=True, editable=False)
     recorded_at = models.DateTimeField(_("登记时间"), default=timezone.now)
 
     class Meta:

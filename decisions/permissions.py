@@ -174,3 +174,25 @@ def require_organ_role(user, organ, allowed):
         if role in held or role == Role.PUBLIC:
             return role
     raise not_permitted(allowed)
+
+
+def readable_decision(user, reference, queryset=None):
+    """Return (decision, roles) for a reader of the decision: the gate of its page and of the API.
+
+    Http404 if there is no such decision; PermissionDenied if `user` holds no role that counts for it.
+    """
+    from django.core.exceptions import PermissionDenied
+    from django.shortcuts import get_object_or_404
+    from django.utils.translation import gettext
+
+    from decisions.models import Decision
+
+    queryset = Decision.objects.all() if queryset is None else queryset
+    decision = get_object_or_404(
+        queryset.select_related("organ", "profile", "lead_unit", "executor", "in_force_version"),
+        reference=reference,
+    )
+    roles = roles_for(user, decision)
+    if not roles:
+        raise PermissionDenied(gettext("无权查看该决策事项 (you hold no role for this decision)"))
+    return decision, roles

@@ -12,16 +12,15 @@ from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from viewflow.urls import Application
 
-from decisions import actions, ledger, progress
+from decisions import actions, ledger, permissions, progress
 from decisions.models import (
     AuditEvent,
-    Decision,
     DecisionState,
     Document,
     FormSubmission,
@@ -29,7 +28,7 @@ from decisions.models import (
     Role,
     SignOff,
 )
-from decisions.permissions import roles_for, visible_decisions
+from decisions.permissions import visible_decisions
 from decisions.rules import ProcedureRefused, in_language, source_language
 
 PAGE_SIZE = 50
@@ -38,14 +37,7 @@ AUDIT_PAGE_SIZE = 100
 
 def readable_decision(request, reference):
     """Return the decision and the roles the user holds for it; refuse one the user has no role for."""
-    decision = get_object_or_404(
-        Decision.objects.select_related("organ", "profile", "lead_unit", "executor", "in_force_version"),
-        reference=reference,
-    )
-    roles = roles_for(request.user, decision)
-    if not roles:
-        raise PermissionDenied(gettext("无权查看该决策事项 (you hold no role for this decision)"))
-    return decision, roles
+    return permissions.readable_decision(request.user, reference)
 
 
 @login_required

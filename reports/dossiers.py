@@ -111,6 +111,28 @@ def regenerate(user, dossier, reason):
     return new
 
 
+def readers():
+    """Who may read a decision's dossiers: its READERS and those who preview them while working."""
+    from decisions.queries import READERS
+
+    return (*READERS, *PREVIEWERS)
+
+
+def open_for_reading(user, dossier):
+    """Return a finished dossier's PDF, opened, for a reader of its decision; the download is audited."""
+    role = require_role(user, dossier.decision, readers())
+    with transaction.atomic():
+        audit.append(
+            actor=user,
+            role=role,
+            action="dossier:download",
+            obj=dossier,
+            decision=dossier.decision,
+            payload={"sha256": dossier.sha256, "version": dossier.version},
+        )
+    return dossier.file.open("rb")
+
+
 def enqueue(dossier, run_after=None):
     """Queue the render of `dossier` on the `pdf` worker (in the caller's transaction)."""
     from reports.tasks import render_dossier

@@ -4,7 +4,6 @@ from urllib.parse import quote
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext
@@ -12,7 +11,6 @@ from django.views.decorators.http import require_POST
 
 from catalog import access
 from catalog.models import AnnualCatalogue
-from decisions import audit
 from decisions.models import Decision, RoleAssignment
 from decisions.permissions import NotPermitted, require_organ_role, require_role, role_counts_for, roles_for
 from decisions.queries import READERS
@@ -20,7 +18,7 @@ from decisions.rules import in_language, source_language
 from reports import bundle, dossiers, exports, publication, yearend
 from reports.models import BundleExport, Dossier
 
-DOSSIER_READERS = (*READERS, *dossiers.PREVIEWERS)
+DOSSIER_READERS = dossiers.readers()
 
 
 def _gate(user, decision, roles=DOSSIER_READERS):
@@ -64,17 +62,9 @@ def _holds(user, decision, roles):
 def dossier_file(request, pk):
     """Serve one stored dossier PDF to someone who may read the decision; the download is audited."""
     dossier = get_object_or_404(Dossier.objects.select_related("decision"), pk=pk, status=Dossier.Status.DONE)
-    role = _gate(request.user, dossier.decision)
-    with transaction.atomic():
-        audit.append(
-            actor=request.user,
-            role=role,
-            action="dossier:download",
-            obj=dossier,
-            decision=dossier.decision,
-            payload={"sha256": dossier.sha256, "version": dossier.version},
-        )
-    return FileResponse(dossier.file.open("rb"), content_type="application/pdf", filename=dossier.filename)
+    _gate(request.user, dossier.decision)
+    handle = dossiers.open_for_reading(request.user, dossier)
+    return FileResponse(handle, content_type="application/pdf", filename=dossier.filename)
 
 
 @login_required

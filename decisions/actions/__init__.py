@@ -89,21 +89,46 @@ class UploadField(forms.FileField):
     def clean(self, data, initial=None):
         uploaded = super().clean(data, initial)
         if uploaded:
-            extension = uploaded.name.rsplit(".", 1)[-1].lower() if "." in uploaded.name else ""
-            if extension not in settings.JUECE_UPLOAD_EXTENSIONS:
-                raise forms.ValidationError(
-                    _("不接受 .%(ext)s 文件；可上传：%(allowed)s"),
-                    code="file_type",
-                    params={
-                        "ext": extension or "?",
-                        "allowed": in_language("、", ", ").join(settings.JUECE_UPLOAD_EXTENSIONS),
-                    },
-                )
-            if uploaded.size > settings.JUECE_UPLOAD_MAX_BYTES:
-                raise forms.ValidationError(_("文件超过 %(mb)d MB 上限"), code="file_size", params={"mb": _max_mb()})
-            if uploaded.size == 0:
-                raise forms.ValidationError(_("文件为空"), code="file_empty")
+            check_file(uploaded)
         return uploaded
+
+
+def check_file(uploaded):
+    """Refuse an upload of a type or size the services would not store (forms.ValidationError, Chinese)."""
+    extension = uploaded.name.rsplit(".", 1)[-1].lower() if "." in uploaded.name else ""
+    if extension not in settings.JUECE_UPLOAD_EXTENSIONS:
+        raise forms.ValidationError(
+            _("不接受 .%(ext)s 文件；可上传：%(allowed)s"),
+            code="file_type",
+            params={
+                "ext": extension or "?",
+                "allowed": in_language("、", ", ").join(settings.JUECE_UPLOAD_EXTENSIONS),
+            },
+        )
+    if uploaded.size > settings.JUECE_UPLOAD_MAX_BYTES:
+        raise forms.ValidationError(_("文件超过 %(mb)d MB 上限"), code="file_size", params={"mb": _max_mb()})
+    if uploaded.size == 0:
+        raise forms.ValidationError(_("文件为空"), code="file_empty")
+
+
+class RecordsField(forms.ModelMultipleChoiceField):
+    """A choice of several records by id; an id no database column can hold is refused as invalid.
+
+    Django passes such an id on to the database, where SQLite raises OverflowError (a server error)
+    instead of answering that the choice is not valid.
+    """
+
+    def _check_values(self, value):
+        for pk in value if isinstance(value, (list, tuple)) else ():
+            try:
+                number = int(str(pk))
+            except ValueError:
+                continue  # Django's own check names it
+            if not -(2**63) <= number < 2**63:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                )
+        return super()._check_values(value)
 
 
 def _max_mb():

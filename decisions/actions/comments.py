@@ -7,7 +7,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from decisions import lifecycle
-from decisions.actions import DATE_INPUT, OPEN, ActionForm, action, lazy_format
+from decisions.actions import DATE_INPUT, OPEN, ActionForm, RecordsField, action, lazy_format
 from decisions.models import Comment, Role, Stage
 from decisions.personal import email_problem, id_number_problem, phone_problem
 from decisions.rules.consultation import comment_periods
@@ -114,7 +114,7 @@ class SuggestionsInput(forms.TextInput):
         return super().render(name, value, attrs, renderer) + datalist
 
 
-class PendingCommentField(forms.ModelMultipleChoiceField):
+class PendingCommentField(RecordsField):
     def label_from_instance(self, comment):
         text = comment.text if len(comment.text) <= 60 else comment.text[:60] + "…"
         return _("%(seq)s. %(text)s（%(channel)s，%(date)s）") % {

@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from decisions import lifecycle
-from decisions.actions import ActionForm, UploadField, action
+from decisions.actions import ActionForm, RecordsField, UploadField, action
 from decisions.models import DocumentType, Organisation, Role
 from decisions.rules.facts import param
 from decisions.rules.initiation import TRIGGER_QUESTIONS
@@ -41,7 +41,7 @@ class StartForm(ActionForm):
     """T4 / T3b: the organ's start decision names the lead unit and co-units (第十一条)."""
 
     lead_unit = forms.ModelChoiceField(label=_("牵头承办单位"), queryset=Organisation.objects.none())
-    co_units = forms.ModelMultipleChoiceField(
+    co_units = RecordsField(
         label=_("协办单位"), queryset=Organisation.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
     )
     lead_unit_change_reason = forms.CharField(

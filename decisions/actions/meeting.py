@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from decisions import lifecycle
-from decisions.actions import DATE_INPUT, ActionForm, UploadField, action
+from decisions.actions import DATE_INPUT, ActionForm, RecordsField, UploadField, action
 from decisions.models import AgendaItem, CollectiveOutcome, DocumentType, Meeting, Position, Role
 from decisions.rules import meeting as rules
 from decisions.rules.facts import param
@@ -61,7 +61,7 @@ class MeetingField(forms.ModelChoiceField):
         return self.describe(obj)
 
 
-class MemberField(forms.ModelMultipleChoiceField):
+class MemberField(RecordsField):
     def label_from_instance(self, obj):
         return person(obj)
 

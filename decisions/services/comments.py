@@ -18,6 +18,8 @@ import hashlib
 import uuid
 from pathlib import PurePath
 
+from django.utils import timezone
+
 from decisions.calendar import localdate
 from decisions.comment_input import (
     LABELS,
@@ -26,10 +28,10 @@ from decisions.comment_input import (
     problems,
     reason_problem,
 )
-from decisions.models import Comment, CommentPeriod, Role, Stage, StageStatus
+from decisions.models import Comment, CommentPeriod, DecisionState, Role, Stage, StageStatus
 from decisions.rules import Failure, ProcedureRefused, Rule, refuse
 from decisions.rules.consultation import comment_period_days, comment_periods, last_deadline, state_prerequisite
-from decisions.services.common import action, record_event, refuse_if_closed
+from decisions.services.common import action, public_action, record_event, refuse_if_closed
 
 LEAD = [Role.UNDERTAKING_LEAD]
 ARTICLE = "第十八条"
@@ -267,6 +269,104 @@ def answer(actor, decision, comment_ids, *, disposition, reason):
         return comments
 
 
+# -- the online form (线上参与平台): the public sends a comment itself -----------------------------------------
+
+# Recorded in place of a name the commenter left empty, as the ledger writes an anonymous letter.
+ANONYMOUS = "匿名"
+
+
+def open_periods(today=None):
+    """Return the comment notices the public may answer on `today` (Asia/Shanghai; P13, 第十五条):
+
+    published, from its publish date to its deadline inclusive (24:00), not extended by a later notice, on the
+    live PP record while it is in progress and not frozen, of a decision in consultation not withheld by law.
+    """
+    today = today or localdate(timezone.now())
+    return (
+        CommentPeriod.objects.filter(
+            published_at__isnull=False,
+            publish_date__lte=today,
+            deadline_date__gte=today,
+            stage_record__stage=Stage.PP,
+            stage_record__status=StageStatus.IN_PROGRESS,
+            stage_record__frozen_at__isnull=True,
+            stage_record__superseded_by__isnull=True,
+            stage_record__decision__state=DecisionState.CONSULTATION,
+        )
+        .exclude(stage_record__decision__confidential_by_law=True)
+        .exclude(extensions__published_at__isnull=False)
+    )
+
+
+def receipt_code(comment):
+    """Return the code printed on an online comment's receipt (回执码), which the lead unit can look up."""
+    if comment.online_token is None:
+        return ""
+    code = comment.online_token.hex[:12].upper()
+    return f"{code[:4]}-{code[4:8]}-{code[8:]}"
+
+
+def submit_online_comment(
+    period,
+    *,
+    text,
+    commenter_name="",
+    phone="",
+    email="",
+    id_number="",
+    name_public=False,
+    commenter_organisation="",
+    token=None,
+):
+    """Record a comment a member of the public sent through the online form (第十八条), without a login.
+
+    It lands in the ledger of the notice's PP record as channel ONLINE_FORM, received today, recorded by no
+    one (the online channel). Refused unless the notice is open today. A form sent again with the same
+    one-time `token` returns the comment it recorded the first time instead of recording another.
+    """
+    values = normalised(
+        {
+            "text": text,
+            "commenter_name": commenter_name,
+            "commenter_organisation": commenter_organisation,
+            "phone": phone,
+            "email": email,
+            "id_number": id_number,
+            "name_public": name_public,
+            "channel": Comment.Channel.ONLINE_FORM,
+        }
+    )
+    values["commenter_name"] = values["commenter_name"] or ANONYMOUS
+    pk = getattr(period, "pk", period)
+    decision = CommentPeriod.objects.values_list("stage_record__decision", flat=True).get(pk=pk)
+    with public_action(decision) as ctx:
+        if token is not None:
+            earlier = Comment.objects.filter(online_token=token).first()
+            if earlier is not None:
+                return earlier
+        today = localdate(ctx.now)
+        period = open_periods(today).filter(pk=pk).select_related("stage_record").first()
+        if period is None:
+            refuse(
+                "COMMENT_PERIOD_CLOSED",
+                ARTICLE,
+                "该事项现在不在公开征求意见期限内，不能在线提交意见",
+                "This matter is not open for public comment now: comments cannot be sent online",
+            )
+        values["received_on"] = today
+        found = problems(values, today)
+        if found:
+            _refuse_input(found)
+        record = period.stage_record
+        ctx.target = record
+        comment = _build(ctx, record, [period], {**values, "period": period}, _next_seq(record))
+        comment.online_token = token or uuid.uuid4()
+        comment.save()
+        # Which personal fields were given, never their values (个人信息保护法).
+        record_event(ctx, "comment:online", comment, {"stage_record": record.pk, **_entry(comment)})
+        return comment
+
+
 # -- the adoption statement (意见采纳情况说明) ---------------------------------------------------------------
 
 
@@ -370,6 +470,9 @@ __all__ = [
     "REASON_TEMPLATES",
     "add_comment",
     "import_comments",
+    "open_periods",
+    "receipt_code",
+    "submit_online_comment",
     "answer",
     "adoption_summary",
     "prepare_adoption_statement",

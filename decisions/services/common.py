@@ -22,6 +22,7 @@ from decisions.models import (
     Document,
     DocumentType,
     HandoverTask,
+    Role,
     SignOff,
     Stage,
     StageRecord,
@@ -52,6 +53,23 @@ def action(actor, decision, tid=None, roles=None, allow_closed=False, **params):
                 raise ProcedureRefused([closed])
         yield ctx
         announce_change(locked.pk)  # after commit: the workflows re-route its tasks
+
+
+@contextmanager
+def public_action(decision):
+    """The public's variant of action() (公众, no login): the same transaction and lock, no role to check.
+
+    What a member of the public may do is decided by the service that uses it (an open comment period …);
+    a closed decision refuses everything here, as in action().
+    """
+    with transaction.atomic():
+        locked = lock(decision)
+        ctx = Context(decision=locked, actor=None, role=Role.PUBLIC)
+        closed = lifecycle.closed_refusal(locked, None)
+        if closed:
+            raise ProcedureRefused([closed])
+        yield ctx
+        announce_change(locked.pk)  # after commit: the lead unit's tasks see the new comment
 
 
 def lock(decision):

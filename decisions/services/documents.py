@@ -174,3 +174,27 @@ def new_draft_version(ctx, upload, change_summary, adopted_at_meeting=False):
 
 
 __all__ = ["upload", "supersede", "delete", "add_draft_version", "new_draft_version", "CLOSED_STAGE_STATUSES"]
+
+
+def open_for_reading(actor, document):
+    """Return the stored file of a decision's document, opened, for someone holding a role for the decision.
+
+    Every reading is an audit event (document:download), for the pages and the API alike: who read
+    which file, as which role, and the file's SHA-256.
+    """
+    from django.db import transaction
+
+    from decisions import audit
+    from decisions.permissions import require_role
+
+    role = require_role(actor, document.decision, Role.values)
+    with transaction.atomic():
+        audit.append(
+            actor=actor,
+            role=role,
+            action="document:download",
+            obj=document,
+            decision=document.decision,
+            payload={"sha256": document.sha256, "name": document.original_name},
+        )
+    return document.file.open("rb")

@@ -6,9 +6,7 @@ task it is, and each step's page is saved as a screenshot under the test's outpu
 (`<tmp_path>/screenshots`, printed at the end). An out-of-order action is tried on the way and must
 show the refusal with the article it would break."""
 
-import os
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -17,38 +15,10 @@ from django.utils import timezone
 from decisions.models import Decision
 from decisions.walkthrough import pdf_bytes
 
-CHROMIUM = os.environ.get("JUECE_CHROMIUM", "/usr/bin/chromium")
 PASSWORD = "juece-demo-2026"
 REFERENCE = "hz-2026-0010"  # the demo's listed decision (湖州市公共数据开放管理办法)
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing: install Debian's chromium (scripts/setup.sh does with JUECE_SETUP_BROWSER=1)"
-        )
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop on this thread; the test's own ORM calls are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield chromium
-        chromium.close()
 
 
 class Clerk:
