@@ -162,6 +162,9 @@ class ExportFile(views.APIView):
     def get(self, request, pk):
         """Download a finished bundle (ZIP, BagIt); check it with `verify_bundle`."""
         export = own_export(request, pk)
+        if export.status == BundleExport.Status.FAILED:
+            body = errors.simple("EXPORT_FAILED", f"导出失败：{export.error}", f"The export failed: {export.error}")
+            return Response(body, status=status.HTTP_409_CONFLICT)
         if export.status != BundleExport.Status.DONE:
             return Response(
                 errors.simple("EXPORT_NOT_FINISHED", "导出尚未完成", "The export is not finished"),

@@ -140,3 +140,21 @@ def test_an_address_that_sends_too_many_comments_is_told_to_wait(open_cast):
     ]
     assert answers[:-1] == [201] * public.COMMENTS_PER_HOUR and answers[-1] == 429
     assert Comment.objects.filter(stage_record__decision=decision).count() == public.COMMENTS_PER_HOUR
+
+
+@pytest.mark.parametrize("url", ["/api/v1/public/consultations/", "/api/v1/public/decisions/"])
+def test_public_lists_run_the_same_number_of_queries_whatever_the_page_size(open_cast, url):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for n in range(3):
+        consulting(open_cast, title=f"征求意见的决策事项{n}")
+    published_with_comments(open_cast)
+    published_with_comments(open_cast)
+    counts = []
+    for size in (1, 50):
+        with CaptureQueriesContext(connection) as queries:
+            response = APIClient().get(url, {"page_size": size})
+            assert response.status_code == 200 and response.json()["count"] >= 2
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
