@@ -319,3 +319,23 @@ def test_the_public_endpoints_need_no_login_and_the_staff_ones_do(public_setting
     assert anonymous.get("/api/v1/catalogues/").status_code == 401
     assert anonymous.get(f"/api/v1/catalogues/{published.pk}/entries/").status_code == 401
     assert AnnualCatalogue.objects.count() == 3
+
+
+def test_catalogue_lists_and_entries_run_the_same_number_of_queries_whatever_the_page_size(cast_factory, kit):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    catalogue = kit.open()
+    for n in range(4):
+        kit.add(catalogue, name=f"决策事项{n}", co_units=[kit.cast.co_units[0]] if kit.cast.co_units else [])
+    for year in (kit.year - 1, kit.year - 2):
+        kit.open(year)
+    client = api(kit.office)
+    for url in ("/api/v1/catalogues/", f"/api/v1/catalogues/{catalogue.pk}/entries/"):
+        counts = []
+        for size in (1, 50):
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get(url, {"page_size": size})
+                assert response.status_code == 200 and response.json()["count"] >= 3
+            counts.append(len(queries))
+        assert counts[0] == counts[1], (url, counts)
