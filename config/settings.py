@@ -86,7 +86,9 @@ INSTALLED_APPS = [
     "viewflow.workflow",
     "django_tasks",
     "django_tasks_db",
+    "axes",  # lockout after failed logins (decisions/accounts, 等保 身份鉴别)
     "decisions",
+    "decisions.accounts",  # password policy, idle timeout and security events
     "catalog",
     "workflows",
     "reports",
@@ -101,10 +103,14 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # 身份鉴别 (decisions/accounts): sign out an idle session, then hold a session whose password change is due
+    "decisions.accounts.middleware.IdleSessionTimeoutMiddleware",
+    "decisions.accounts.middleware.PasswordChangeRequiredMiddleware",
     # viewflow's frontend: the site and application of the page, and Turbo's rules for form responses
     "viewflow.middleware.SiteMiddleware",
     "viewflow.middleware.HotwireTurboMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked login into the lockout page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -154,7 +160,9 @@ TASKS = {
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    # 口令复杂度 and 历史口令 (decisions/accounts/policy.py): length, four kinds of character, no recent reuse
+    {"NAME": "decisions.accounts.policy.PasswordComplexityValidator"},
+    {"NAME": "decisions.accounts.policy.PasswordHistoryValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -251,3 +259,62 @@ SPECTACULAR_SETTINGS = {
         "SourceTypeEnum": "decisions.models.Decision.SourceType",
     },
 }
+
+# -- Crypto profile and keys (decisions/crypto.py; 密评 at the application layer, issue 7) ------------------------
+# "intl" (SHA-256, HMAC-SHA256, AES-256-GCM, Ed25519) or "gm" (国密: SM3, HMAC-SM3, SM4-GCM, SM2). It chooses what
+# new records are made with; every record names its algorithm, so records of either profile stay verifiable.
+JUECE_CRYPTO_PROFILE = env_str("JUECE_CRYPTO_PROFILE", "intl").strip().lower()
+if JUECE_CRYPTO_PROFILE not in ("intl", "gm"):
+    raise ImproperlyConfigured(f'JUECE_CRYPTO_PROFILE must be "intl" or "gm", got {JUECE_CRYPTO_PROFILE!r}')
+# Where keys come from: a class with get_key(purpose) -> bytes (contract in decisions/crypto.py). The default reads
+# the environment below; a deployment with a KMS or 密码机 names its own adapter. Never the database.
+JUECE_KEY_SERVICE = env_str("JUECE_KEY_SERVICE", "decisions.crypto.EnvironmentKeyService")
+# Master key of stored ciphertexts: 32 bytes as hex or base64 (`python -c 'import secrets; print(secrets.token_hex(32))'`).
+_data_key = env_str("JUECE_DATA_KEY").strip()
+if not _data_key:
+    if not DEBUG:
+        raise ImproperlyConfigured("JUECE_DATA_KEY is not set: stored data cannot be encrypted.")
+    _data_key = "00" * 32  # insecure development key, like the audit key's
+try:
+    import base64 as _base64
+
+    _is_hex = len(_data_key) == 64 and all(ch in "0123456789abcdefABCDEF" for ch in _data_key)
+    DATA_KEY = bytes.fromhex(_data_key) if _is_hex else _base64.b64decode(_data_key, altchars=b"-_", validate=True)
+except ValueError:  # binascii.Error is a ValueError
+    DATA_KEY = b""
+if len(DATA_KEY) != 32:
+    raise ImproperlyConfigured("JUECE_DATA_KEY must be 32 bytes written as hex (64 characters) or base64.")
+
+
+# -- Login hardening (decisions/accounts; 等保 2.0 三级 身份鉴别 and 安全审计, issue 7) --------------------------------
+# Every number from the environment; 0 switches expiry, history or the idle timeout off.
+JUECE_PASSWORD_MIN_LENGTH = env_int("JUECE_PASSWORD_MIN_LENGTH", 8)
+JUECE_PASSWORD_HISTORY = env_int("JUECE_PASSWORD_HISTORY", 5)  # the last N passwords may not be used again
+JUECE_PASSWORD_MAX_AGE_DAYS = env_int("JUECE_PASSWORD_MAX_AGE_DAYS", 90)
+# A password someone else set (a new account's, an administrator's reset) is changed at the next password login.
+JUECE_PASSWORD_CHANGE_ON_FIRST_LOGIN = env_bool("JUECE_PASSWORD_CHANGE_ON_FIRST_LOGIN", True)
+JUECE_LOGIN_FAILURE_LIMIT = env_int("JUECE_LOGIN_FAILURE_LIMIT", 5)
+JUECE_LOCKOUT_MINUTES = env_int("JUECE_LOCKOUT_MINUTES", 30)
+JUECE_SESSION_IDLE_MINUTES = env_int("JUECE_SESSION_IDLE_MINUTES", 30)
+for _name in ("JUECE_PASSWORD_MIN_LENGTH", "JUECE_LOGIN_FAILURE_LIMIT", "JUECE_LOCKOUT_MINUTES"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1.")
+for _name in ("JUECE_PASSWORD_HISTORY", "JUECE_PASSWORD_MAX_AGE_DAYS", "JUECE_SESSION_IDLE_MINUTES"):
+    if globals()[_name] < 0:
+        raise ImproperlyConfigured(f"{_name} must not be negative.")
+# django-axes counts failures by username and by address separately: either one reaching the limit locks.
+# The lockout lasts from the locking failure (further tries while locked do not extend it).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", *AUTHENTICATION_BACKENDS]
+AXES_FAILURE_LIMIT = JUECE_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = JUECE_LOCKOUT_MINUTES / 60  # axes reads a float as hours
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "decisions.accounts.views.lockout_response"
+AXES_DISABLE_ACCESS_LOG = True  # logins are recorded in the audit chain (security:login)
+AXES_VERBOSE = False
+# The idle middleware enforces the timeout (with a message and an audited logout); each request renews the
+# session, so its cookie needs to outlive the idle limit only a little: one hour more, after which an abandoned
+# session has simply expired.
+if JUECE_SESSION_IDLE_MINUTES:
+    SESSION_COOKIE_AGE = (JUECE_SESSION_IDLE_MINUTES + 60) * 60

@@ -17,7 +17,10 @@ public_patterns = [
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="workflows:inbox", permanent=False)),
+    # One sign-in page for the site and the admin, with the password policy and lockout (decisions/accounts)
+    path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("admin/", admin.site.urls),
+    path("accounts/", include("decisions.accounts.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),  # the language switch (中文 / English)
     path("api/", include(("config.api", "api"))),  # the JSON API and its OpenAPI schema

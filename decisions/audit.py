@@ -1,41 +1,42 @@
 """The audit chain: every change appends one event, MAC-chained to the one before (第33条, B10).
 
 Each event's MAC covers its own content and the previous event's MAC, keyed with
-settings.AUDIT_KEY, which lives outside the database: whoever can edit rows cannot
-recompute the chain. The chain head (last sequence number and MAC, itself MACed)
-is what catches a deleted tail. Each event names its algorithm so that events
-written later with 国密 SM3 verify alongside the HMAC-SHA256 ones.
+the audit key from the key service (decisions/crypto.py; JUECE_AUDIT_KEY by default), which lives
+outside the database: whoever can edit rows cannot recompute the chain. The chain head (last
+sequence number and MAC, itself MACed) is what catches a deleted tail. New events and the head
+take the MAC of the selected crypto profile (HMAC-SHA256, or 国密 HMAC-SM3); each event and the
+head name their algorithm and are checked with it, so a chain that changed profile still verifies.
 Events are appended inside the caller's transaction, so a rolled-back change
 leaves no event and an event never describes a change that did not happen.
 """
 
-import hashlib
 import hmac
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from decisions import crypto
 from decisions.models import AuditEvent, ChainHead
 
 GENESIS = "0" * 64
-CURRENT_ALGORITHM = "HMAC-SHA256"
+# What events and heads written before the crypto profile existed were MACed with.
+LEGACY_ALGORITHM = "HMAC-SHA256"
+# MAC algorithms a chain may hold: algorithm name → function(key, message) → hex MAC.
+ALGORITHMS = {name: (lambda key, message, name=name: crypto.mac_with(name, key, message)) for name in crypto.MACS}
 
 
-def _hmac_sha256(key: bytes, message: bytes) -> str:
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
-
-
-ALGORITHMS = {"HMAC-SHA256": _hmac_sha256}
+def current_algorithm() -> str:
+    """The MAC algorithm of the selected crypto profile (settings.JUECE_CRYPTO_PROFILE): what new events use."""
+    return crypto.profile().mac_algorithm
 
 
 def _key():
-    return settings.AUDIT_KEY.encode()
+    return crypto.key_for("audit")
 
 
 def _same(a, b) -> bool:
@@ -102,8 +103,13 @@ def compute_mac(event, prev_mac) -> str:
     return algorithm(_key(), f"{prev_mac}|{canonical(event_content(event))}".encode())
 
 
-def _head_mac(seq, mac) -> str:
-    return _hmac_sha256(_key(), f"head|{seq}|{mac}".encode())
+def _head_mac(seq, mac, algorithm) -> str:
+    return ALGORITHMS[algorithm](_key(), f"head|{seq}|{mac}".encode())
+
+
+def _head_intact(head) -> bool:
+    algorithm = head.head_algorithm or LEGACY_ALGORITHM
+    return algorithm in ALGORITHMS and _same(head.head_mac, _head_mac(head.last_seq, head.last_mac, algorithm))
 
 
 def append(*, actor, role, action, obj=None, object_type="", object_id="", decision=None, payload=None):
@@ -113,8 +119,9 @@ def append(*, actor, role, action, obj=None, object_type="", object_id="", decis
         raise transaction.TransactionManagementError("audit events are written with the change they record")
     head, _ = ChainHead.objects.select_for_update().get_or_create(id=1, defaults={"last_mac": GENESIS})
     prev_mac = head.last_mac or GENESIS
-    if head.last_seq and not _same(head.head_mac, _head_mac(head.last_seq, prev_mac)):
+    if head.last_seq and not _head_intact(head):
         raise RuntimeError("the audit chain head has been altered: run `manage.py verify_audit`")
+    algorithm = current_algorithm()
     if obj is not None:
         object_type = object_type or obj._meta.label
         object_id = object_id or str(obj.pk)
@@ -129,15 +136,16 @@ def append(*, actor, role, action, obj=None, object_type="", object_id="", decis
         object_id=str(object_id),
         decision_id_ref=getattr(decision, "pk", decision),
         payload=normalise(payload or {}),
-        algorithm=CURRENT_ALGORITHM,
+        algorithm=algorithm,
         prev_mac=prev_mac,
     )
     event.mac = compute_mac(event, prev_mac)
     event.save()
     head.last_seq = event.seq
     head.last_mac = event.mac
-    head.head_mac = _head_mac(event.seq, event.mac)
-    head.save(update_fields=["last_seq", "last_mac", "head_mac"])
+    head.head_mac = _head_mac(event.seq, event.mac, algorithm)
+    head.head_algorithm = algorithm
+    head.save(update_fields=["last_seq", "last_mac", "head_mac", "head_algorithm"])
     return event
 
 
@@ -162,11 +170,13 @@ class VerifyResult:
     problem: str = ""
     code: str = ""
     problem_zh: str = ""
+    # How many verified events each MAC algorithm covers, e.g. {"HMAC-SHA256": 120, "HMAC-SM3": 40}.
+    algorithms: dict = field(default_factory=dict)
 
 
-def _broken(checked, seq, code, **details) -> VerifyResult:
+def _broken(checked, seq, code, algorithms=None, **details) -> VerifyResult:
     zh, en = PROBLEMS[code]
-    return VerifyResult(False, checked, seq, en.format(**details), code, zh.format(**details))
+    return VerifyResult(False, checked, seq, en.format(**details), code, zh.format(**details), dict(algorithms or {}))
 
 
 def verify(batch_size=2000) -> VerifyResult:
@@ -186,26 +196,31 @@ def verify(batch_size=2000) -> VerifyResult:
 
 
 def _verify(batch_size) -> VerifyResult:
-    expected_seq, prev_mac, checked = 1, GENESIS, 0
+    expected_seq, prev_mac, checked, used = 1, GENESIS, 0, {}
     events = AuditEvent.objects.order_by("seq").iterator(chunk_size=batch_size)
     for event in events:
         if event.seq != expected_seq:
             if event.seq > expected_seq:
-                return _broken(checked, expected_seq, "AUDIT_EVENT_MISSING")
-            return _broken(checked, event.seq, "AUDIT_SEQUENCE_DISORDER")
+                return _broken(checked, expected_seq, "AUDIT_EVENT_MISSING", algorithms=used)
+            return _broken(checked, event.seq, "AUDIT_SEQUENCE_DISORDER", algorithms=used)
         if event.algorithm not in ALGORITHMS:
-            return _broken(checked, event.seq, "AUDIT_UNKNOWN_ALGORITHM", algorithm=event.algorithm)
+            return _broken(checked, event.seq, "AUDIT_UNKNOWN_ALGORITHM", algorithm=event.algorithm, algorithms=used)
         if not _same(event.prev_mac, prev_mac):
-            return _broken(checked, event.seq, "AUDIT_LINK_BROKEN")
+            return _broken(checked, event.seq, "AUDIT_LINK_BROKEN", algorithms=used)
         if not _same(event.mac, compute_mac(event, prev_mac)):
-            return _broken(checked, event.seq, "AUDIT_MAC_MISMATCH")
+            return _broken(checked, event.seq, "AUDIT_MAC_MISMATCH", algorithms=used)
         prev_mac, expected_seq, checked = event.mac, expected_seq + 1, checked + 1
+        used[event.algorithm] = used.get(event.algorithm, 0) + 1
     head = ChainHead.objects.filter(id=1).first()
     last_seq = expected_seq - 1
     if head is None:
-        return VerifyResult(True, checked) if last_seq == 0 else _broken(checked, last_seq + 1, "AUDIT_HEAD_MISSING")
-    if head.last_seq and not _same(head.head_mac, _head_mac(head.last_seq, head.last_mac)):
-        return _broken(checked, last_seq + 1, "AUDIT_HEAD_MAC_MISMATCH")
+        return (
+            VerifyResult(True, checked, algorithms=used)
+            if last_seq == 0
+            else _broken(checked, last_seq + 1, "AUDIT_HEAD_MISSING", algorithms=used)
+        )
+    if head.last_seq and not _head_intact(head):
+        return _broken(checked, last_seq + 1, "AUDIT_HEAD_MAC_MISMATCH", algorithms=used)
     if head.last_seq != last_seq or (last_seq and not _same(head.last_mac, prev_mac)):
-        return _broken(checked, last_seq + 1, "AUDIT_TAIL_MISSING")
-    return VerifyResult(True, checked)
+        return _broken(checked, last_seq + 1, "AUDIT_TAIL_MISSING", algorithms=used)
+    return VerifyResult(True, checked, algorithms=used)

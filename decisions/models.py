@@ -1107,6 +1107,8 @@ class ChainHead(models.Model):
     last_seq = models.PositiveBigIntegerField(default=0)
     last_mac = models.CharField(max_length=128, blank=True)
     head_mac = models.CharField(max_length=128, blank=True)
+    # The MAC algorithm of head_mac (decisions/crypto.py); heads written before profiles existed used HMAC-SHA256.
+    head_algorithm = models.CharField(max_length=20, default="HMAC-SHA256")
 
     def __str__(self):
         return f"chain head #{self.last_seq}"

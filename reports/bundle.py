@@ -35,7 +35,6 @@ from pathlib import Path
 import bagit
 
 from reports.verify import (
-    AUDIT_ALGORITHM,
     BAGIT_TXT,
     CATALOGUE_ROLES,
     CHECKSUM,
@@ -269,11 +268,11 @@ class _Part:
         return f"data/{relative}"
 
     def write_events(self, events, unit) -> dict:
-        from django.conf import settings
-
+        from decisions import crypto
         from decisions.audit import event_content
 
         rows = _plain([{**event_content(e), "prev_mac": e.prev_mac, "mac": e.mac} for e in events])
+        mac_algorithm = crypto.profile().mac_algorithm
         _dump(self.bag_dir / self.rel("audit", "events.json"), rows)
         buffer = io.StringIO(newline="")
         writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, lineterminator="\r\n")
@@ -287,8 +286,12 @@ class _Part:
             "count": len(rows),
             "first_seq": rows[0]["seq"] if rows else None,
             "last_seq": rows[-1]["seq"] if rows else None,
-            "algorithm": AUDIT_ALGORITHM,
-            "events_mac": events_mac(settings.AUDIT_KEY.encode(), unit, rows),
+            # The MAC over which events the part holds uses the current profile and names it; each event
+            # keeps the algorithm it was chained with (a chain that moved to 国密 holds both).
+            "algorithm": mac_algorithm,
+            "algorithms": sorted({row["algorithm"] for row in rows}),
+            "events_mac_algorithm": mac_algorithm,
+            "events_mac": events_mac(crypto.key_for("audit"), unit, rows, mac_algorithm),
         }
 
 
@@ -548,6 +551,12 @@ class _CataloguePart(_Part):
         _dump(self.bag_dir / self.rel("catalogue.json"), index)
 
 
+def _current_mac_algorithm() -> str:
+    from decisions import crypto
+
+    return crypto.profile().mac_algorithm
+
+
 def _bag_info(*, organ, identifier, description, head, user, role) -> dict:
     from django.utils import timezone
 
@@ -559,7 +568,7 @@ def _bag_info(*, organ, identifier, description, head, user, role) -> dict:
         "Bag-Software-Agent": f"juece reports.bundle ({FORMAT}); bagit.py {bagit.VERSION}",
         "Juece-Bundle-Format": FORMAT,
         "Juece-Audit-Chain-Head-Seq": str(head),
-        "Juece-Audit-Algorithm": AUDIT_ALGORITHM,
+        "Juece-Audit-Algorithm": _current_mac_algorithm(),
         "Juece-Exported-By": f"{user.get_username()} ({role})",
     }
 
@@ -585,15 +594,14 @@ def _zip(bag_dir: Path, fileobj):
 
 def _publish(bag_dir, target, info, notes, *, user, role, obj, decision, kind, references) -> ExportResult:
     """Bag and check, zip to a temporary name, then append the export event and rename in one transaction."""
-    from django.conf import settings
     from django.db import transaction
 
-    from decisions import audit
+    from decisions import audit, crypto
 
     bag = _make_bag(bag_dir, info)
     report = Report(bundle=str(target))
     with _quiet_bagit():
-        AuditCheck(bag_dir, report, settings.AUDIT_KEY.encode()).run()
+        AuditCheck(bag_dir, report, crypto.key_for("audit")).run()
     problems = list(report.problems) + [Problem("EXPORT_STORED_FILE", "", note, note) for note in notes]
     tagmanifest_sha256 = sha256_file(bag_dir / f"tagmanifest-{CHECKSUM}.txt")
     fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")

@@ -2,7 +2,9 @@
 
 Imports nothing but the standard library and bagit, so that an auditor runs it anywhere:
 `python -m reports.verify FILE [--audit-key-env VAR]` (or `manage.py verify_bundle FILE`). With the
-audit key it re-computes every MAC exactly as decisions/audit.py does. The bundle's layout is
+audit key it re-computes every MAC exactly as decisions/audit.py does, with the algorithm each event
+names: HMAC-SHA256, or 国密 HMAC-SM3 (through Python's OpenSSL when it has SM3, else the `cryptography`
+package if installed; without either it says which MACs it could not check). The bundle's layout is
 described in reports/bundle.py, which writes it.
 """
 
@@ -33,7 +35,8 @@ from uuid import UUID
 import bagit
 
 FORMAT = "juece-bundle/1"
-AUDIT_ALGORITHM = "HMAC-SHA256"
+AUDIT_ALGORITHM = "HMAC-SHA256"  # what bundles written before the crypto profiles used throughout
+MAC_ALGORITHMS = ("HMAC-SHA256", "HMAC-SM3")  # decisions/crypto.py MACS: what an audit event may name
 CHECKSUM = "sha256"
 BAGIT_TXT = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 TAG_FILES = ("bagit.txt", "bag-info.txt", f"manifest-{CHECKSUM}.txt", f"tagmanifest-{CHECKSUM}.txt")
@@ -89,20 +92,56 @@ def _json_default(value):
     return str(value)
 
 
+class AlgorithmUnavailable(Exception):
+    """This Python can compute no such MAC: the report says so instead of passing or failing the event."""
+
+
+def _hmac_sm3(key: bytes, message: bytes) -> str:
+    try:
+        return hmac.new(key, message, "sm3").hexdigest()  # OpenSSL builds with SM3 (most do)
+    except ValueError:
+        pass
+    try:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives import hmac as crypto_hmac
+    except ImportError:
+        raise AlgorithmUnavailable("HMAC-SM3 needs SM3 in OpenSSL or the cryptography package") from None
+    mac = crypto_hmac.HMAC(key, hashes.SM3())
+    mac.update(message)
+    return mac.finalize().hex()
+
+
+def mac_hex(algorithm: str, key: bytes, message: str) -> str:
+    """Return the MAC `algorithm` (HMAC-SHA256 or HMAC-SM3) of `message`; AlgorithmUnavailable if it cannot."""
+    if algorithm == "HMAC-SHA256":
+        return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+    if algorithm == "HMAC-SM3":
+        return _hmac_sm3(key, message.encode())
+    raise AlgorithmUnavailable(algorithm)
+
+
+def mac_available(algorithm: str) -> bool:
+    try:
+        mac_hex(algorithm, b"k", "")
+    except AlgorithmUnavailable:
+        return False
+    return True
+
+
 def _hmac(key: bytes, message: str) -> str:
-    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+    return mac_hex(AUDIT_ALGORITHM, key, message)
 
 
 def event_mac(key: bytes, event: dict) -> str:
-    """Return the MAC of one exported event: HMAC-SHA256 over `prev_mac|canonical(content)` (decisions/audit.py)."""
+    """Return the MAC of one exported event over `prev_mac|canonical(content)`, with the algorithm it names."""
     content = {name: event.get(name) for name in EVENT_FIELDS}
-    return _hmac(key, f"{event.get('prev_mac')}|{canonical(content)}")
+    return mac_hex(event.get("algorithm"), key, f"{event.get('prev_mac')}|{canonical(content)}")
 
 
-def events_mac(key: bytes, unit: str, events) -> str:
+def events_mac(key: bytes, unit: str, events, algorithm: str = AUDIT_ALGORITHM) -> str:
     """Return the keyed MAC over which events a bundle part holds: events added or removed change it."""
     listed = [[event.get("seq"), event.get("mac")] for event in events]
-    return _hmac(key, "bundle|" + canonical({"unit": unit, "events": listed}))
+    return mac_hex(algorithm, key, "bundle|" + canonical({"unit": unit, "events": listed}))
 
 
 def _as_key(key) -> bytes | None:
@@ -229,6 +268,11 @@ WARNINGS = {
         "没有一个 MAC 相符：审计密钥可能不正确",
         "not one MAC matches: the audit key may be the wrong one",
     ),
+    "MAC_ALGORITHM_UNAVAILABLE": (
+        "本机无法计算 {algorithm}（需要支持 SM3 的 OpenSSL 或 cryptography 包）：{count} 个 MAC 未核验",
+        "{algorithm} cannot be computed here (needs OpenSSL with SM3 or the cryptography package): "
+        "{count} MAC(s) NOT checked",
+    ),
 }
 # Kinds of problem that say what happened to a file of the bag.
 CHANGED, REMOVED, ADDED = ("FILE_CHANGED",), ("FILE_MISSING",), ("FILE_ADDED", "FILE_DUPLICATED")
@@ -268,9 +312,9 @@ class Report:
             self.problems.append(problem)
         return problem
 
-    def warn(self, code, path=""):
+    def warn(self, code, path="", **details):
         zh, en = WARNINGS[code]
-        self.warnings.append(Problem(code, path, zh, en))
+        self.warnings.append(Problem(code, path, zh.format(**details), en.format(**details)))
 
     def paths(self, *codes) -> list[str]:
         seen = []
@@ -585,6 +629,7 @@ class AuditCheck:
     def __init__(self, root: Path, report: Report, key: bytes | None):
         self.root, self.report, self.key = root, report, key
         self.macs_tried = self.macs_failed = 0
+        self.unchecked = {}  # MAC algorithm this Python cannot compute → how many MACs were left unchecked
         self.listed_files = set()
 
     def run(self):
@@ -626,9 +671,11 @@ class AuditCheck:
         if self.key is None:
             report.warn("MACS_NOT_CHECKED")
         else:
-            report.macs_checked = True
+            report.macs_checked = not self.unchecked  # some MACs left unchecked: the report must not say "checked"
             if self.macs_tried and self.macs_failed == self.macs_tried:
                 report.warn("AUDIT_KEY_WRONG")
+            for algorithm, count in sorted(self.unchecked.items()):
+                report.warn("MAC_ALGORITHM_UNAVAILABLE", algorithm=algorithm, count=count)
 
     # -- one part ----------------------------------------------------------------------------------------
 
@@ -678,26 +725,45 @@ class AuditCheck:
                 and not hmac.compare_digest(str(event["prev_mac"]).encode(), str(previous["mac"]).encode())
             ):
                 report.add("AUDIT_LINK_BROKEN", where, seq=seq, prev=previous["seq"])
-            if event["algorithm"] != AUDIT_ALGORITHM:
+            if event["algorithm"] not in MAC_ALGORITHMS:
                 report.add("AUDIT_UNKNOWN_ALGORITHM", where, seq=seq, algorithm=event["algorithm"])
             elif self.key is not None:
-                self.macs_tried += 1
-                if not hmac.compare_digest(event_mac(self.key, event).encode(), str(event["mac"]).encode()):
-                    self.macs_failed += 1
-                    report.add("AUDIT_MAC_MISMATCH", where, seq=seq)
+                self.check_mac(
+                    event["algorithm"], lambda event=event: event_mac(self.key, event), event["mac"], where, seq
+                )
             if decision_id is not None and event["decision"] != decision_id:
                 report.add("AUDIT_EVENT_FOREIGN", where, seq=seq)
             good.append(event)
             previous = event if previous is None or seq > previous["seq"] else previous
         self.report.counts["events"] += len(good)
         audit = index.get("audit") or {}
-        if self.key is not None and not hmac.compare_digest(
-            events_mac(self.key, unit, good).encode(),
-            str(audit.get("events_mac", "")).encode(),
-        ):
-            report.add("AUDIT_EVENTS_INCOMPLETE", where)
+        # Bundles name the algorithm of events_mac; those written before the 国密 profile used HMAC-SHA256.
+        algorithm = audit.get("events_mac_algorithm") or AUDIT_ALGORITHM
+        if self.key is not None:
+            try:
+                expected = events_mac(self.key, unit, good, algorithm)
+            except AlgorithmUnavailable:
+                if algorithm in MAC_ALGORITHMS:
+                    self.unchecked[algorithm] = self.unchecked.get(algorithm, 0) + 1
+                else:
+                    report.add("AUDIT_EVENTS_INCOMPLETE", where)
+            else:
+                if not hmac.compare_digest(expected.encode(), str(audit.get("events_mac", "")).encode()):
+                    report.add("AUDIT_EVENTS_INCOMPLETE", where)
         self.csv(base, good)
         return good
+
+    def check_mac(self, algorithm, compute, stored, where, seq):
+        """Compare one event's MAC; count it as unchecked when this Python cannot compute `algorithm`."""
+        try:
+            expected = compute()
+        except AlgorithmUnavailable:
+            self.unchecked[algorithm] = self.unchecked.get(algorithm, 0) + 1
+            return
+        self.macs_tried += 1
+        if not hmac.compare_digest(expected.encode(), str(stored).encode()):
+            self.macs_failed += 1
+            self.report.add("AUDIT_MAC_MISMATCH", where, seq=seq)
 
     def csv(self, base, events):
         where = base + "audit/events.csv"

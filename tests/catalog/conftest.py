@@ -9,7 +9,6 @@ from catalog import rules as catalogue_rules
 from catalog import services
 from catalog.models import AnnualCatalogue, CatalogueAdjustment, CatalogueDocument, CatalogueEntry
 from decisions.models import (
-    AuditEvent,
     Decision,
     Document,
     DocumentType,
@@ -23,6 +22,7 @@ from decisions.walkthrough import doc
 from decisions.walkthrough import initiation as walk
 from decisions.walkthrough import legality as legality_walk
 from decisions.walkthrough import meeting as meeting_walk
+from tests.records import record_events
 
 # -- catalogue helpers ---------------------------------------------------------------------------
 
@@ -259,7 +259,7 @@ def snapshot(db):
             "decisions": list(Decision.objects.order_by("pk").values_list("pk", "state", "lead_unit_id")),
             "stage_records": list(StageRecord.objects.order_by("pk").values_list("pk", "status", "frozen_at")),
             "handovers": HandoverTask.objects.count(),
-            "audit": AuditEvent.objects.count(),
+            "audit": record_events().count(),
         }
 
     return take

@@ -14,9 +14,10 @@ from openpyxl import Workbook
 
 from catalog import imports, walkthrough
 from catalog.models import AnnualCatalogue, CatalogueAdjustment, CatalogueEntry, CatalogueImport, CatalogueState
-from decisions.models import AuditEvent, Decision, DecisionState, Organisation, Role
+from decisions.models import Decision, DecisionState, Organisation, Role
 from decisions.walkthrough import pdf_bytes
 from tests.catalog.conftest import Kit
+from tests.records import record_events
 
 pytestmark = pytest.mark.django_db
 
@@ -94,12 +95,12 @@ def test_the_city_office_reads_a_county_catalogue_but_cannot_change_it(client, p
     page = client.get(reverse("catalog:detail", args=[catalogue.pk])).content.decode()
     assert "市本级新能源汽车推广应用地方补助实施办法" in page
     assert reverse("catalog:act", args=[catalogue.pk, "compile"]) not in page  # no action offered
-    events = AuditEvent.objects.count()
+    events = record_events().count()
     response = client.post(reverse("catalog:act", args=[catalogue.pk, "compile"]), {"document": pdf()})
     assert "ROLE_NOT_PERMITTED" in response.content.decode()
     catalogue.refresh_from_db()
     assert catalogue.state == CatalogueState.COLLECTING
-    assert AuditEvent.objects.count() == events
+    assert record_events().count() == events
     response = post_entry(client, catalogue, east.lead_unit)
     assert CatalogueEntry.objects.filter(catalogue=catalogue).count() == 1
 
@@ -155,11 +156,11 @@ def test_a_step_offered_to_another_role_is_not_shown_and_a_bad_upload_is_refused
     page = client.get(reverse("catalog:detail", args=[catalogue.pk])).content.decode()
     assert reverse("catalog:act", args=[catalogue.pk, "compile"]) in page
     assert reverse("catalog:act", args=[catalogue.pk, "consent"]) not in page
-    events = AuditEvent.objects.count()
+    events = record_events().count()
     bad = SimpleUploadedFile("清单.exe", b"MZ\x90\x00", content_type="application/octet-stream")
     response = client.post(reverse("catalog:act", args=[catalogue.pk, "compile"]), {"document": bad})
     assert "不接受 .exe 文件" in response.content.decode()
-    assert AuditEvent.objects.count() == events
+    assert record_events().count() == events
     catalogue.refresh_from_db()
     assert catalogue.state == CatalogueState.COLLECTING
 

@@ -14,7 +14,6 @@ from django.urls import reverse
 from decisions import actions, progress
 from decisions.actions import consultation as consultation_actions
 from decisions.models import (
-    AuditEvent,
     CommentPeriod,
     Decision,
     Document,
@@ -32,6 +31,7 @@ from decisions.services import consultation
 from decisions.walkthrough import consultation as consult_walk
 from decisions.walkthrough import initiation as walk
 from decisions.walkthrough import pdf_bytes
+from tests.records import record_events
 
 pytestmark = pytest.mark.django_db
 
@@ -219,12 +219,12 @@ def test_a_15_day_notice_without_a_shortening_reason_is_refused_citing_article_1
 ):
     lead = open_cast[Role.UNDERTAKING_LEAD]
     done(send(client, lead, consulting, "open-participation"))
-    documents, events = Document.objects.count(), AuditEvent.objects.count()
+    documents, events = Document.objects.count(), record_events().count()
     data = notice(consultation.today(), days=15, comment_notice=pdf(), publication_proof=pdf())
     errors = refusal(send(client, lead, consulting, "comment-notice", data))
     assert "COMMENT_PERIOD_TOO_SHORT_NO_REASON" in errors and "第十五条" in errors
     assert not CommentPeriod.objects.exists()
-    assert Document.objects.count() == documents and AuditEvent.objects.count() == events
+    assert Document.objects.count() == documents and record_events().count() == events
     assert fresh(consulting).current_record(Stage.PP).methods == []
 
 
@@ -430,11 +430,11 @@ def test_dates_out_of_order_are_named_at_their_field_and_nothing_is_saved(
     today = consultation.today()
     held = today + timedelta(days=20)
     user = open_cast[actions.REGISTRY[name].placement.roles[0]]
-    events = AuditEvent.objects.count()
+    events = record_events().count()
     response = send(client, user, hearing_running, name, data(hearing_running, today, held))
     assert response.status_code == 200
     assert field in response.context["form"].errors
-    assert AuditEvent.objects.count() == events
+    assert record_events().count() == events
 
 
 def test_every_consultation_form_opens_for_its_people_with_the_records_it_chooses_from(

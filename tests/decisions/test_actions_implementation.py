@@ -15,7 +15,6 @@ from django.utils import timezone
 from decisions import actions
 from decisions.actions import implementation as implementation_actions
 from decisions.models import (
-    AuditEvent,
     Decision,
     DecisionAdjustment,
     Document,
@@ -37,6 +36,7 @@ from decisions.walkthrough import initiation as walk_init
 from decisions.walkthrough import legality as walk_legal
 from decisions.walkthrough import meeting as walk_meeting
 from decisions.walkthrough import pdf_bytes
+from tests.records import record_events
 
 pytestmark = pytest.mark.django_db
 
@@ -86,7 +86,7 @@ def saved(decision):
         LegalityReview.objects.filter(decision=d).count(),
         MeetingStatement.objects.filter(agenda_item__decision=d).count(),
         HandoverTask.objects.filter(decision=d, closed_at__isnull=True).count(),
-        AuditEvent.objects.count(),
+        record_events().count(),
     )
 
 

@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from decisions.actions import publication as publication_actions
 from decisions.models import (
-    AuditEvent,
     CollectiveOutcome,
     Decision,
     Document,
@@ -29,6 +28,7 @@ from decisions.walkthrough import initiation as walk_init
 from decisions.walkthrough import legality as walk_legal
 from decisions.walkthrough import meeting as walk
 from decisions.walkthrough import pdf_bytes
+from tests.records import record_events
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +71,7 @@ def saved(decision):
         Publication.objects.filter(decision=d).count(),
         PartyReport.objects.filter(decision=d).count(),
         Waiver.objects.filter(stage_record__decision=d).count(),
-        AuditEvent.objects.count(),
+        record_events().count(),
     )
 
 

@@ -6,6 +6,7 @@ from decisions import audit
 from decisions.models import AuditEvent
 from decisions.services import initiation
 from decisions.walkthrough import initiation as walk
+from tests.records import record_events
 from tests.threads import run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -15,13 +16,13 @@ def test_twenty_concurrent_steps_across_decisions_leave_a_valid_chain(open_cast)
     decisions = [
         walk.initiate(open_cast, walk.propose(open_cast, title=f"并发事项{i}"), co_units=[]) for i in range(20)
     ]
-    before = AuditEvent.objects.count()
+    before = record_events().count()
     lead = open_cast["UNDERTAKING_LEAD"]
     results, errors = run_together([lambda d=d: initiation.start_drafting(lead, d) for d in decisions])
     assert errors == [None] * 20
     assert {r.state for r in results} == {"DRAFTING"}
     # Each step wrote its transition event and its stage-open event, all in one unbroken chain.
-    assert AuditEvent.objects.count() == before + 40
+    assert record_events().count() == before + 40
     seqs = list(AuditEvent.objects.order_by("seq").values_list("seq", flat=True))
     assert seqs == list(range(1, len(seqs) + 1))
     assert audit.verify().ok

@@ -8,6 +8,7 @@ from decisions.rules import ProcedureRefused
 from decisions.services import initiation
 from decisions.walkthrough import doc
 from decisions.walkthrough import initiation as walk
+from tests.records import record_events
 
 
 def test_department_proposal_is_registered_in_proposed_and_pinned_to_the_profile(cast):
@@ -21,12 +22,12 @@ def test_department_proposal_is_registered_in_proposed_and_pinned_to_the_profile
 
 @pytest.mark.parametrize("missing", ["problem", "necessity", "feasibility"])
 def test_department_proposal_without_required_fields_is_refused_and_nothing_is_written(cast, missing):
-    before = (Decision.objects.count(), AuditEvent.objects.count(), StageRecord.objects.count())
+    before = (Decision.objects.count(), record_events().count(), StageRecord.objects.count())
     with pytest.raises(ProcedureRefused) as refused:
         walk.propose(cast, **{missing: ""})
     assert refused.value.code == "PROPOSAL_FIELDS_MISSING"
     assert "第十条" in refused.value.failures[0].rule.citation
-    assert (Decision.objects.count(), AuditEvent.objects.count(), StageRecord.objects.count()) == before
+    assert (Decision.objects.count(), record_events().count(), StageRecord.objects.count()) == before
 
 
 def test_leader_proposal_needs_no_department_fields(cast):

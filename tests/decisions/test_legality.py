@@ -25,6 +25,7 @@ from decisions.services import documents, legality
 from decisions.walkthrough import doc
 from decisions.walkthrough import initiation as walk
 from decisions.walkthrough import legality as lr
+from tests.records import record_events
 
 Outcome = LegalityReview.Outcome
 
@@ -68,7 +69,7 @@ def snapshot(decision):
         ),
         Document.objects.filter(decision=decision).count(),
         SignOff.objects.filter(decision=decision).count(),
-        AuditEvent.objects.count(),
+        record_events().count(),
     )
 
 

@@ -7,7 +7,6 @@ from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
 from decisions.models import (
-    AuditEvent,
     CollectiveOutcome,
     Decision,
     DocumentType,
@@ -31,6 +30,7 @@ from decisions.walkthrough import implementation as walk_impl
 from decisions.walkthrough import initiation as walk_init
 from decisions.walkthrough import legality as walk_legal
 from decisions.walkthrough import meeting as walk
+from tests.records import record_events
 
 NATIONAL_CHANNELS = ["GAZETTE", "GOV_WEBSITE", "LOCAL_NEWSPAPER"]
 
@@ -54,7 +54,7 @@ def fresh(decision):
 def snapshot(decision):
     return (
         fresh(decision).state,
-        AuditEvent.objects.count(),
+        record_events().count(),
         StageRecord.objects.filter(decision=decision).count(),
         decision.documents.count(),
         Publication.objects.filter(decision=decision).count(),

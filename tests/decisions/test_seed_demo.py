@@ -39,7 +39,7 @@ def test_seed_demo_puts_a_decision_at_each_stage_and_running_it_again_changes_no
     # Every role has a login in the city, and the logins are printed.
     city_roles = set(RoleAssignment.objects.filter(user__username__startswith="hz_").values_list("role", flat=True))
     assert city_roles >= set(Role.values) - {Role.PUBLIC}
-    assert "hz_gov_office" in out and "juece-demo-2026" in out
+    assert "hz_gov_office" in out and "Juece-Demo-2026" in out
 
     events = audit.verify().checked
     call_command("seed_demo")

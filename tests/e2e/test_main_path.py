@@ -15,7 +15,7 @@ from django.utils import timezone
 from decisions.models import Decision
 from decisions.walkthrough import pdf_bytes
 
-PASSWORD = "juece-demo-2026"
+PASSWORD = "Juece-Demo-2026"
 REFERENCE = "hz-2026-0010"  # the demo's listed decision (湖州市公共数据开放管理办法)
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -3,14 +3,16 @@ decisions stand at different stages of the procedure. Everything goes through th
 every demo decision is valid by construction. Running it again changes nothing and prints the logins.
 """
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.models import Group, Permission
-from django.core.management.base import BaseCommand
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
 from catalog import walkthrough as catalogue
 from catalog.models import AnnualCatalogue
+from decisions.accounts.policy import mark_as_changed
 from decisions.models import Organisation, Position, Role, RoleAssignment, Stage
 from decisions.services import consultation, initiation
 from decisions.services import legality as legality_service
@@ -18,7 +20,7 @@ from decisions.walkthrough import build_cast, implementation, legality, meeting
 from decisions.walkthrough import consultation as consult
 from decisions.walkthrough import initiation as walk
 
-DEMO_PASSWORD = "juece-demo-2026"
+DEMO_PASSWORD = "Juece-Demo-2026"
 
 CITY_UNITS = [
     ("zjj", "湖州市住房和城乡建设局"),
@@ -109,6 +111,10 @@ class Command(BaseCommand):
         parser.add_argument("--password", default=DEMO_PASSWORD, help="password for every demo user")
 
     def handle(self, *args, password, **options):
+        try:
+            password_validation.validate_password(password)  # demo logins follow the same policy (身份鉴别)
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from None
         if AnnualCatalogue.objects.filter(organ__code="hz", year=2026).exists():
             self.stdout.write("演示数据已存在，未作改动。Demo data already present: nothing changed.")
         else:
@@ -234,6 +240,7 @@ class Command(BaseCommand):
         if created:
             admin.set_password(password)
             admin.save()
+            mark_as_changed(admin)  # the demo's logins work at once, without the first-login change
 
     def _print_logins(self, password):
         self.stdout.write(f"\n演示账号 Demo logins (password / 密码: {password})")

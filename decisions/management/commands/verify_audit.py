@@ -29,3 +29,6 @@ class Command(BaseCommand):
                     f"审计链完整：已核验 {result.checked} 个事件。 Audit chain intact: {result.checked} events checked."
                 )
             )
+            # Which algorithms the chain holds: a chain that moved to the 国密 profile shows both.
+            for algorithm, count in sorted(result.algorithms.items()):
+                self.stdout.write(f"  {algorithm}: {count}")
