@@ -15,6 +15,7 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from catalog import access, dashboard, forms, services, versions
 from catalog.actions import ADJUSTMENT_ACTIONS, CATALOGUE_ACTIONS, offered
+from catalog.entries import ENTRY_FIELDS
 from catalog.models import AnnualCatalogue, CatalogueAdjustment, CatalogueEntry, CatalogueState
 from catalog.public import published
 from decisions import public as decisions_public
@@ -70,28 +71,12 @@ class EntrySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CatalogueEntry
-        fields = [
-            "id",
-            "key",
-            "seq_no",
-            "name",
-            "main_content",
-            "category",
-            "decision_body",
-            "lead_unit",
-            "co_units",
-            "legal_policy_basis",
-            "required_procedures",
-            "planned_submission_from",
-            "planned_submission_to",
-            "planned_submission_text",
-            "planned_completion",
-            "valid_from",
-            "valid_to",
-            "decision",
-            "decision_state",
-            "remarks",
-        ]
+        # The B9 entry fields, as catalog.entries lists them, and where the row stands.
+        fields = ["id", "key", "seq_no", *ENTRY_FIELDS, "valid_from", "valid_to", "decision", "decision_state"]
+
+
+# What the office keeps for itself: the row's key, its remarks, the proposal behind it, the internal state.
+NOT_PUBLISHED = ("key", "remarks", "valid_to", "decision_state", "proposal_fields", "proposer_type")
 
 
 class PublicEntrySerializer(EntrySerializer):
@@ -104,7 +89,7 @@ class PublicEntrySerializer(EntrySerializer):
 
     class Meta(EntrySerializer.Meta):
         fields = [
-            *(f for f in EntrySerializer.Meta.fields if f not in ("key", "remarks", "valid_to", "decision_state")),
+            *(f for f in EntrySerializer.Meta.fields if f not in NOT_PUBLISHED),
             "phase",
         ]
 
@@ -280,13 +265,13 @@ class AdjustmentList(generics.ListAPIView):
 
 
 class StepView(views.APIView):
-    """Take one B9/P20 step: the page's form and service (catalog.actions)."""
+    """Take one B9/P20 step: the page's form and service (catalog.actions).
+
+    A subclass names its `table` of steps and defines `subject(request, pk)` -> (object, its catalogue).
+    """
 
     parser_classes = [MultiPartParser, FormParser, JSONParser]
     table: dict = {}
-
-    def subject(self, request, pk):
-        raise NotImplementedError
 
     def post(self, request, pk, name):
         subject, catalogue = self.subject(request, pk)
