@@ -9,7 +9,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -23,7 +22,6 @@ from decisions.models import (
     AuditEvent,
     DecisionState,
     Document,
-    FormSubmission,
     Organisation,
     Role,
     SignOff,
@@ -116,24 +114,13 @@ def decision_page(request, reference):
     return render(request, "decisions/detail.html", context)
 
 
-class AlreadySubmitted(Exception):
-    """The form's one-time token was used: the first submission's effect stands and is not repeated."""
-
-
 def submit_once(request, decision, name, run):
-    """Run `run()` unless this form was already sent; the token is kept only if the action took effect."""
+    """Run `run()` unless this form was already sent (AlreadySubmitted); see actions.run_once."""
     try:
         token = uuid.UUID(request.POST.get("submission", ""))
     except ValueError:
         token = uuid.uuid4()  # a form without a token (an old page) is still taken once
-    try:
-        with transaction.atomic():
-            FormSubmission.objects.create(token=token, user=request.user, decision=decision, action=name)
-            return run()
-    except IntegrityError as error:
-        if FormSubmission.objects.filter(token=token).exists():
-            raise AlreadySubmitted from error
-        raise
+    return actions.run_once(request.user, decision, name, token, run)
 
 
 @login_required
@@ -159,7 +146,7 @@ def decision_action(request, reference, name):
             # The record is kept in the source language whatever the page's language (titles, sign-offs, audit).
             with source_language():
                 result = submit_once(request, decision, name, lambda: form.run(request.user))
-        except AlreadySubmitted:
+        except actions.AlreadySubmitted:
             messages.info(request, gettext("“%(action)s”已经提交过，未重复办理。") % {"action": form_class.label})
             return redirect("decisions:detail", reference=decision.reference)
         except ProcedureRefused as refused:

@@ -14,12 +14,13 @@ from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
+from decisions.actions import AlreadySubmitted
 from decisions.models import Decision, DocumentType, Role, Stage
 from decisions.permissions import NotPermitted, require_role
 from decisions.rules import ProcedureRefused, active_language, in_language, source_language
 from decisions.services import comments, documents
 from decisions.services.common import Upload
-from decisions.views import AlreadySubmitted, submit_once
+from decisions.views import submit_once
 from reports import adoption
 from reports.fonts import MissingCJKFont
 

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from catalog.models import AnnualCatalogue
 from decisions.api import errors
 from decisions.models import Decision
-from decisions.permissions import readable_decision, require_role
+from decisions.permissions import not_permitted, readable_decision
 from decisions.rules import source_language
 from reports import dossiers, exports
 from reports.models import BundleExport, Dossier
@@ -59,8 +59,9 @@ class DossierList(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Dossier.objects.none()
-        decision, _roles = readable_decision(self.request.user, self.kwargs["reference"])
-        require_role(self.request.user, decision, dossiers.readers())
+        decision, roles = readable_decision(self.request.user, self.kwargs["reference"])
+        if not roles & set(dossiers.readers()):
+            raise not_permitted(dossiers.readers())
         return Dossier.objects.filter(decision=decision).select_related("stage_record")
 
 
@@ -70,8 +71,7 @@ class DossierFile(views.APIView):
 
     def get(self, request, pk):
         dossier = get_object_or_404(Dossier.objects.select_related("decision"), pk=pk, status=Dossier.Status.DONE)
-        readable_decision(request.user, dossier.decision.reference)
-        handle = dossiers.open_for_reading(request.user, dossier)
+        handle = dossiers.open_for_reading(request.user, dossier)  # the role gate, and the audit event
         return FileResponse(handle, content_type="application/pdf", as_attachment=True, filename=dossier.filename)
 
 

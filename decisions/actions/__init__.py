@@ -213,6 +213,29 @@ class ActionForm(forms.Form):
     # run(self, user): call the one service of the action and return what it returns (every action defines it).
 
 
+class AlreadySubmitted(Exception):
+    """The one-time token was used: the first submission's effect stands and is not repeated."""
+
+
+def run_once(user, decision, name, token, run):
+    """Run `run()` unless `token` (a UUID) was already used; the token is kept only if the action took effect.
+
+    The pages send a form's token, the API an Idempotency-Key: a form or a request sent twice acts once.
+    """
+    from django.db import IntegrityError, transaction
+
+    from decisions.models import FormSubmission
+
+    try:
+        with transaction.atomic():
+            FormSubmission.objects.create(token=token, user=user, decision=decision, action=name)
+            return run()
+    except IntegrityError as error:
+        if FormSubmission.objects.filter(token=token).exists():
+            raise AlreadySubmitted from error
+        raise
+
+
 def offered_actions(decision, roles):
     """Return the actions offered to someone holding `roles` on the decision as it stands, in registry order."""
     load()

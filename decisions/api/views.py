@@ -3,9 +3,10 @@
 import uuid
 
 import django_filters
+from django.core.exceptions import ValidationError
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.forms.utils import ErrorDict, ErrorList
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -14,7 +15,7 @@ from rest_framework import generics, serializers, status, views
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from decisions import progress
+from decisions import actions, progress
 from decisions.actions import check_file
 from decisions.api import errors
 from decisions.api.actions import describe, input_serializer, registry
@@ -35,15 +36,13 @@ from decisions.models import (
     DecisionState,
     Document,
     DocumentType,
-    FormSubmission,
     SignOff,
     Stage,
     StageRecord,
 )
-from decisions.permissions import readable_decision as gate
-from decisions.permissions import visible_decisions
+from decisions.permissions import not_permitted, visible_decisions
 from decisions.personal import sees_in_full
-from decisions.rules import ProcedureRefused, source_language
+from decisions.rules import Failure, ProcedureRefused, Rule, source_language
 from decisions.services import documents
 from decisions.services.common import Upload
 
@@ -230,8 +229,7 @@ class DocumentFile(views.APIView):
 
     def get(self, request, pk):
         document = get_object_or_404(Document.objects.select_related("decision"), pk=pk, decision__isnull=False)
-        gate(request.user, document.decision.reference)
-        handle = documents.open_for_reading(request.user, document)
+        handle = documents.open_for_reading(request.user, document)  # the role gate, and the audit event
         return FileResponse(handle, as_attachment=True, filename=document.original_name)
 
 
@@ -330,10 +328,6 @@ ACTION_RESULT = inline_serializer(
 )
 
 
-class AlreadySubmitted(Exception):
-    pass
-
-
 class DecisionActionView(views.APIView):
     """Take one action of the procedure: the page's form, the same service (see decisions/api/actions.py)."""
 
@@ -344,11 +338,8 @@ class DecisionActionView(views.APIView):
         decision, roles = readable_decision(request, reference)
         form_class = self.form_class
         if not form_class.may(roles):
-            from decisions.permissions import not_permitted
-
             raise not_permitted(form_class.placement.roles)
-        data = request.data
-        form = form_class(data, request.FILES, decision=decision, user=request.user)
+        form = form_class(request.data, request.FILES, decision=decision, user=request.user)
         if not form.is_valid():
             raise errors.InvalidInput(form.errors)
         key = request.headers.get("Idempotency-Key", "")
@@ -365,6 +356,17 @@ class DecisionActionView(views.APIView):
         )
 
 
+# A repeated Idempotency-Key: refused like a rule, so that the client reads it as every other refusal.
+ALREADY_SUBMITTED = Rule(
+    name="ALREADY_SUBMITTED",
+    code="ALREADY_SUBMITTED",
+    article="B10",
+    zh="该请求已经提交过，未重复办理",
+    en="This request was already sent; it was not taken twice",
+    check=lambda ctx: False,
+)
+
+
 def once(request, decision, name, key, run):
     """Run `run()`; with an Idempotency-Key (a UUID) the same key acts only once (409 ALREADY_SUBMITTED)."""
     if not key:
@@ -372,32 +374,12 @@ def once(request, decision, name, key, run):
     try:
         token = uuid.UUID(key)
     except ValueError:
-        raise errors.InvalidInput(_key_error()) from None
+        error = ValidationError("须为 UUID (must be a UUID)", code="invalid")
+        raise errors.InvalidInput(ErrorDict({"Idempotency-Key": ErrorList([error])})) from None
     try:
-        with transaction.atomic():
-            FormSubmission.objects.create(token=token, user=request.user, decision=decision, action=name)
-            return run()
-    except IntegrityError as error:
-        if FormSubmission.objects.filter(token=token).exists():
-            from decisions.rules import Failure, Rule
-
-            rule = Rule(
-                name="ALREADY_SUBMITTED",
-                code="ALREADY_SUBMITTED",
-                article="B10",
-                zh="该请求已经提交过，未重复办理",
-                en="This request was already sent; it was not taken twice",
-                check=lambda ctx: False,
-            )
-            raise ProcedureRefused([Failure(rule)]) from error
-        raise
-
-
-def _key_error():
-    from django.core.exceptions import ValidationError
-    from django.forms.utils import ErrorDict, ErrorList
-
-    return ErrorDict({"Idempotency-Key": ErrorList([ValidationError("须为 UUID (must be a UUID)", code="invalid")])})
+        return actions.run_once(request.user, decision, name, token, run)
+    except actions.AlreadySubmitted as error:
+        raise ProcedureRefused([Failure(ALREADY_SUBMITTED)]) from error
 
 
 def _result_json(result):
