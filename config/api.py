@@ -11,6 +11,7 @@ from rest_framework.permissions import AllowAny
 from catalog import api as catalogue_api
 from decisions.api import public as decision_public_api
 from decisions.api import views as decision_api
+from decisions.models import Comment, HearingParticipant
 from reports import api as report_api
 
 decision_patterns = [
@@ -21,6 +22,26 @@ decision_patterns = [
     path("decisions/<str:reference>/signoffs/", decision_api.SignOffList.as_view(), name="signoffs"),
     path("decisions/<str:reference>/audit-events/", decision_api.AuditEventList.as_view(), name="audit-events"),
     path("decisions/<str:reference>/comments/", decision_api.CommentList.as_view(), name="comments"),
+    path(
+        "decisions/<str:reference>/comments/<int:pk>/reveal/",
+        decision_api.RevealContact.as_view(model=Comment),
+        name="comment-reveal",
+    ),
+    path(
+        "decisions/<str:reference>/comments/<int:pk>/erase/",
+        decision_api.EraseContact.as_view(model=Comment),
+        name="comment-erase",
+    ),
+    path(
+        "decisions/<str:reference>/hearing-participants/<int:pk>/reveal/",
+        decision_api.RevealContact.as_view(model=HearingParticipant),
+        name="hearing-participant-reveal",
+    ),
+    path(
+        "decisions/<str:reference>/hearing-participants/<int:pk>/erase/",
+        decision_api.EraseContact.as_view(model=HearingParticipant),
+        name="hearing-participant-erase",
+    ),
     path("decisions/<str:reference>/dossiers/", report_api.DossierList.as_view(), name="dossiers"),
     path("decisions/<str:reference>/actions/", decision_api.ActionList.as_view(), name="actions"),
     *(

@@ -5,7 +5,9 @@ fails at start-up with ImproperlyConfigured instead of being silently ignored.
 """
 
 import os
+from logging.handlers import SysLogHandler
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -71,7 +73,7 @@ if len(AUDIT_KEY) < 16:
 ALLOWED_HOSTS = env_list("JUECE_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "decisions.accounts.admin_site.SeparatedAdminConfig",  # django.contrib.admin under 三员分立 (admin_roles.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -89,6 +91,10 @@ INSTALLED_APPS = [
     "axes",  # lockout after failed logins (decisions/accounts, 等保 身份鉴别)
     "decisions",
     "decisions.accounts",  # password policy, idle timeout and security events
+    # Second factors (decisions/accounts/mfa.py): django-otp's TOTP devices and WebAuthn credentials as its devices
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp_webauthn",
     "catalog",
     "workflows",
     "reports",
@@ -106,6 +112,9 @@ MIDDLEWARE = [
     # 身份鉴别 (decisions/accounts): sign out an idle session, then hold a session whose password change is due
     "decisions.accounts.middleware.IdleSessionTimeoutMiddleware",
     "decisions.accounts.middleware.PasswordChangeRequiredMiddleware",
+    # 双因素认证: django-otp reads the session's verified device, then a pending second factor holds the session
+    "django_otp.middleware.OTPMiddleware",
+    "decisions.accounts.middleware.MFARequiredMiddleware",
     # viewflow's frontend: the site and application of the page, and Turbo's rules for form responses
     "viewflow.middleware.SiteMiddleware",
     "viewflow.middleware.HotwireTurboMiddleware",
@@ -190,6 +199,8 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("JUECE_MEDIA_ROOT", str(VAR_DIR / "media")))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Error reports (the 500 page, the e-mail to ADMINS) never carry personal information (decisions/personal.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "decisions.personal.PersonalDataExceptionFilter"
 
 # Uploads: what a stage record may carry (B8) and how large one file may be.
 # PDF dossiers (reports/): attempts before a render is marked failed, the first retry's delay
@@ -257,6 +268,11 @@ SPECTACULAR_SETTINGS = {
         "AdjustmentStateEnum": "catalog.models.AdjustmentState",
         "RoleEnum": "decisions.models.Role",
         "SourceTypeEnum": "decisions.models.Decision.SourceType",
+        "RiskLevelEnum": "decisions.models.RiskLevel",
+        "LegalityOutcomeEnum": "decisions.models.LegalityReview.Outcome",
+        "MeetingPositionEnum": "decisions.models.Position",
+        "YesNoEnum": "decisions.actions.initiation.YES_NO",
+        "MeetingDecisionEnum": "decisions.actions.meeting.DECIDING_CHOICES",
     },
 }
 
@@ -284,6 +300,15 @@ except ValueError:  # binascii.Error is a ValueError
     DATA_KEY = b""
 if len(DATA_KEY) != 32:
     raise ImproperlyConfigured("JUECE_DATA_KEY must be 32 bytes written as hex (64 characters) or base64.")
+# Signed sign-offs (不可否认性, decisions/signing.py): "off" (no signature), "server" (the signing service signs at
+# sign-off) or "client" (the signer's UKey signs; the signature is checked against the registered public key).
+JUECE_SIGN_OFFS = env_str("JUECE_SIGN_OFFS", "off").strip().lower()
+if JUECE_SIGN_OFFS not in ("off", "server", "client"):
+    raise ImproperlyConfigured(f'JUECE_SIGN_OFFS must be "off", "server" or "client", got {JUECE_SIGN_OFFS!r}')
+# The signing service (签名验签服务器 adapter): a class with sign(user, data, algorithm=) (contract in signing.py).
+JUECE_SIGNING_SERVICE = env_str("JUECE_SIGNING_SERVICE", "decisions.signing.LocalSigningService")
+# Where the development/demo service keeps signers' private keys, encrypted under the data key; never the database.
+JUECE_SIGNING_KEY_DIR = Path(env_str("JUECE_SIGNING_KEY_DIR", str(VAR_DIR / "signing_keys")))
 
 
 # -- Login hardening (decisions/accounts; 等保 2.0 三级 身份鉴别 and 安全审计, issue 7) --------------------------------
@@ -318,3 +343,111 @@ AXES_VERBOSE = False
 # session has simply expired.
 if JUECE_SESSION_IDLE_MINUTES:
     SESSION_COOKIE_AGE = (JUECE_SESSION_IDLE_MINUTES + 60) * 60
+
+
+# -- Audit retention and shipping (decisions/audit_retention.py, decisions/audit_syslog.py; 等保 2.0 安全审计) -------
+# Days an audit event is kept before `manage.py audit_purge` may remove it (only once exported to an archive).
+# 《网络安全法》第二十一条: network logs are kept for no less than six months, so the floor is the law's, not a setting.
+AUDIT_RETENTION_MIN_DAYS = 180
+JUECE_AUDIT_RETENTION_DAYS = env_int("JUECE_AUDIT_RETENTION_DAYS", 365)
+if JUECE_AUDIT_RETENTION_DAYS < AUDIT_RETENTION_MIN_DAYS:
+    raise ImproperlyConfigured(
+        f"JUECE_AUDIT_RETENTION_DAYS must be at least {AUDIT_RETENTION_MIN_DAYS} (网络安全法第二十一条: 不少于六个月), "
+        f"got {JUECE_AUDIT_RETENTION_DAYS}."
+    )
+# A central log-audit appliance (日志审计) receiving every audit event as one RFC 5424 syslog message whose text is
+# the event as a JSON line: udp://host:514 or tcp://host:601. Empty: nothing is shipped.
+JUECE_AUDIT_SYSLOG = env_str("JUECE_AUDIT_SYSLOG").strip()
+if JUECE_AUDIT_SYSLOG:
+    _collector = urlsplit(JUECE_AUDIT_SYSLOG)
+    try:
+        _collector_port = _collector.port
+    except ValueError:
+        _collector_port = None
+    if _collector.scheme not in ("udp", "tcp") or not _collector.hostname or not _collector_port:
+        raise ImproperlyConfigured(
+            f"JUECE_AUDIT_SYSLOG must look like udp://host:514 or tcp://host:601, got {JUECE_AUDIT_SYSLOG!r}"
+        )
+# The syslog facility (RFC 5424 §6.2.1), by its usual name: local0…local7, auth, authpriv, user …
+JUECE_AUDIT_SYSLOG_FACILITY = env_str("JUECE_AUDIT_SYSLOG_FACILITY", "local0").strip().lower()
+if JUECE_AUDIT_SYSLOG_FACILITY not in SysLogHandler.facility_names:
+    raise ImproperlyConfigured(
+        f"JUECE_AUDIT_SYSLOG_FACILITY must be a syslog facility such as local0…local7 or authpriv, "
+        f"got {JUECE_AUDIT_SYSLOG_FACILITY!r}"
+    )
+# Seconds to connect to and write to the collector (on the sending thread, never in a request).
+JUECE_AUDIT_SYSLOG_TIMEOUT = env_int("JUECE_AUDIT_SYSLOG_TIMEOUT", 5)
+# Events waiting to be sent per process; beyond it an event is not shipped (warned and counted; `audit_ship` resends).
+JUECE_AUDIT_SYSLOG_QUEUE = env_int("JUECE_AUDIT_SYSLOG_QUEUE", 10000)
+for _name in ("JUECE_AUDIT_SYSLOG_TIMEOUT", "JUECE_AUDIT_SYSLOG_QUEUE"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1.")
+
+
+# -- Two factors (decisions/accounts/mfa.py; 等保 2.0 三级 身份鉴别: 两种以上鉴别技术, 其中一种为密码技术, issue 7) ------
+# On: every signed-in user enrols and verifies a second factor (TOTP or WebAuthn) before any page. Off: only users
+# who have a device verify it. Token-authenticated API clients are not held (README, "Login policy").
+JUECE_REQUIRE_MFA = env_bool("JUECE_REQUIRE_MFA", False)
+# django-otp's throttling of TOTP codes: after a wrong code the device waits this many seconds, doubling per failure.
+JUECE_TOTP_THROTTLE_SECONDS = env_int("JUECE_TOTP_THROTTLE_SECONDS", 1)
+if JUECE_TOTP_THROTTLE_SECONDS < 1:
+    raise ImproperlyConfigured("JUECE_TOTP_THROTTLE_SECONDS must be at least 1.")
+OTP_TOTP_THROTTLE_FACTOR = JUECE_TOTP_THROTTLE_SECONDS
+OTP_TOTP_ISSUER = env_str("JUECE_TOTP_ISSUER", "juece")  # the account's label in the authenticator app
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin never shows a TOTP secret
+# WebAuthn (django-otp-webauthn): the relying party is the site's domain, and a browser signs only for an origin
+# listed here. A key is bound to its domain: changing JUECE_WEBAUTHN_RP_ID later means registering keys anew.
+# Browsers refuse an IP address as relying party, so a loopback JUECE_SITE_URL becomes `localhost`; and they offer
+# WebAuthn only over HTTPS (localhost excepted), so a plain-HTTP site's origin is taken in its https:// form.
+_site = urlsplit(JUECE_SITE_URL)
+_site_host = "localhost" if _site.hostname in ("127.0.0.1", "::1") else (_site.hostname or "localhost")
+_site_scheme = "http" if _site_host == "localhost" and _site.scheme == "http" else "https"
+_site_origin = f"{_site_scheme}://{_site_host}" + (f":{_site.port}" if _site.port else "")
+OTP_WEBAUTHN_RP_ID = env_str("JUECE_WEBAUTHN_RP_ID", _site_host)
+OTP_WEBAUTHN_RP_NAME = env_str("JUECE_WEBAUTHN_RP_NAME", "juece 重大行政决策")
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env_list("JUECE_WEBAUTHN_ORIGINS", [_site_origin])
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False  # a second factor after the password, never instead of it
+
+
+# -- External login (decisions/accounts/external; a province's platform does the 国密 identity check, issue 7) ------
+# A provider is offered on the login page only when all its settings are given. Identities are linked to users by an
+# administrator (admin, `manage.py link_external_identity`); an unlinked one is refused.
+# Whether a provider's sign-in counts as the second factor (its strong check): per provider, else this one.
+JUECE_EXTERNAL_LOGIN_MFA = env_bool("JUECE_EXTERNAL_LOGIN_MFA", True)
+JUECE_EXTERNAL_LOGIN_TIMEOUT_SECONDS = env_int("JUECE_EXTERNAL_LOGIN_TIMEOUT_SECONDS", 10)  # per call to a provider
+JUECE_EXTERNAL_LOGIN_LEEWAY_SECONDS = env_int("JUECE_EXTERNAL_LOGIN_LEEWAY_SECONDS", 120)  # clock skew on ID tokens
+# OpenID Connect: the issuer exactly as the provider names itself (discovery at ISSUER/.well-known/openid-configuration).
+JUECE_OIDC_ISSUER = env_str("JUECE_OIDC_ISSUER")
+JUECE_OIDC_CLIENT_ID = env_str("JUECE_OIDC_CLIENT_ID")
+JUECE_OIDC_CLIENT_SECRET = env_str("JUECE_OIDC_CLIENT_SECRET")
+JUECE_OIDC_SCOPES = env_str("JUECE_OIDC_SCOPES", "openid profile")
+JUECE_OIDC_TOKEN_AUTH_METHOD = env_str("JUECE_OIDC_TOKEN_AUTH_METHOD", "client_secret_basic")
+JUECE_OIDC_LABEL = env_str("JUECE_OIDC_LABEL", "统一身份认证")
+# A claim whose value is the juece username links an unknown identity at its first sign-in; empty: never.
+JUECE_OIDC_MATCH_CLAIM = env_str("JUECE_OIDC_MATCH_CLAIM")
+JUECE_OIDC_MFA = env_bool("JUECE_OIDC_MFA", None)
+# 浙政钉: the open platform's API domain and its login page (see decisions/accounts/external/zzd.py).
+JUECE_ZZD_BASE_URL = env_str("JUECE_ZZD_BASE_URL")
+JUECE_ZZD_LOGIN_URL = env_str("JUECE_ZZD_LOGIN_URL")
+JUECE_ZZD_APP_KEY = env_str("JUECE_ZZD_APP_KEY")
+JUECE_ZZD_APP_SECRET = env_str("JUECE_ZZD_APP_SECRET")
+JUECE_ZZD_TOKEN_PATH = env_str("JUECE_ZZD_TOKEN_PATH", "/gettoken.json")
+JUECE_ZZD_USERINFO_PATH = env_str("JUECE_ZZD_USERINFO_PATH", "/rpc/oauth2/getuserinfo_bycode.json")
+JUECE_ZZD_SCOPE = env_str("JUECE_ZZD_SCOPE", "get_user_info")
+JUECE_ZZD_SUBJECT_FIELD = env_str("JUECE_ZZD_SUBJECT_FIELD", "accountId")
+JUECE_ZZD_MATCH_FIELD = env_str("JUECE_ZZD_MATCH_FIELD")  # e.g. `account` when it equals the juece username
+JUECE_ZZD_CLIENT_IP = env_str("JUECE_ZZD_CLIENT_IP")  # X-Hmac-Auth-IP / -MAC, sent when set
+JUECE_ZZD_CLIENT_MAC = env_str("JUECE_ZZD_CLIENT_MAC")
+JUECE_ZZD_LABEL = env_str("JUECE_ZZD_LABEL", "浙政钉")
+JUECE_ZZD_MFA = env_bool("JUECE_ZZD_MFA", None)
+if JUECE_EXTERNAL_LOGIN_TIMEOUT_SECONDS < 1:
+    raise ImproperlyConfigured("JUECE_EXTERNAL_LOGIN_TIMEOUT_SECONDS must be at least 1.")
+if JUECE_EXTERNAL_LOGIN_LEEWAY_SECONDS < 0:
+    raise ImproperlyConfigured("JUECE_EXTERNAL_LOGIN_LEEWAY_SECONDS must not be negative.")
+# Codes and tokens cross these addresses: HTTPS, except to this machine (a local test provider).
+for _name in ("JUECE_OIDC_ISSUER", "JUECE_ZZD_BASE_URL", "JUECE_ZZD_LOGIN_URL"):
+    _url = urlsplit(globals()[_name])
+    if _url.geturl() and not (
+        _url.scheme == "https" or (_url.scheme == "http" and _url.hostname in ("127.0.0.1", "localhost", "::1"))
+    ):
+        raise ImproperlyConfigured(f"{_name} must be an https:// address, got {globals()[_name]!r}")

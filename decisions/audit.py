@@ -7,7 +7,12 @@ sequence number and MAC, itself MACed) is what catches a deleted tail. New event
 take the MAC of the selected crypto profile (HMAC-SHA256, or 国密 HMAC-SM3); each event and the
 head name their algorithm and are checked with it, so a chain that changed profile still verifies.
 Events are appended inside the caller's transaction, so a rolled-back change
-leaves no event and an event never describes a change that did not happen.
+leaves no event and an event never describes a change that did not happen; once it commits, the
+event is shipped to the syslog collector when one is set (decisions/audit_syslog.py).
+
+Security events past the retention period may be purged once exported to an archive
+(decisions/audit_retention.py): each run of purged events leaves an AuditAnchor holding the MAC the
+next remaining event links to, so the chain still verifies across the gap, and verify() reports it.
 """
 
 import hmac
@@ -20,8 +25,8 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
-from decisions import crypto
-from decisions.models import AuditEvent, ChainHead
+from decisions import audit_syslog, crypto
+from decisions.models import AuditAnchor, AuditEvent, ChainHead
 
 GENESIS = "0" * 64
 # What events and heads written before the crypto profile existed were MACed with.
@@ -98,9 +103,31 @@ def event_content(event) -> dict:
     }
 
 
+def event_record(event) -> dict:
+    """Return the event as exported (archives, syslog): its content with prev_mac and mac, as plain JSON values."""
+    return json.loads(canonical({**event_content(event), "prev_mac": event.prev_mac, "mac": event.mac}))
+
+
 def compute_mac(event, prev_mac) -> str:
     algorithm = ALGORITHMS[event.algorithm]
     return algorithm(_key(), f"{prev_mac}|{canonical(event_content(event))}".encode())
+
+
+def record_mac(record: dict) -> str:
+    """Return the MAC an exported `record` (event_record) should carry, recomputed from its content and prev_mac."""
+    content = {name: value for name, value in record.items() if name not in ("prev_mac", "mac")}
+    return ALGORITHMS[record["algorithm"]](_key(), f"{record['prev_mac']}|{canonical(content)}".encode())
+
+
+def anchor_mac(first_seq, seq, mac, archive_sha256, algorithm) -> str:
+    """Return the keyed MAC of an anchor: the purged run first_seq..seq, its last MAC and its archive's digest."""
+    return ALGORITHMS[algorithm](_key(), f"anchor|{first_seq}|{seq}|{mac}|{archive_sha256}".encode())
+
+
+def _anchor_intact(anchor) -> bool:
+    return anchor.algorithm in ALGORITHMS and _same(
+        anchor.anchor_mac, anchor_mac(anchor.first_seq, anchor.seq, anchor.mac, anchor.archive.sha256, anchor.algorithm)
+    )
 
 
 def _head_mac(seq, mac, algorithm) -> str:
@@ -146,6 +173,8 @@ def append(*, actor, role, action, obj=None, object_type="", object_id="", decis
     head.head_mac = _head_mac(event.seq, event.mac, algorithm)
     head.head_algorithm = algorithm
     head.save(update_fields=["last_seq", "last_mac", "head_mac", "head_algorithm"])
+    if audit_syslog.enabled():
+        audit_syslog.ship_on_commit(event_record(event))
     return event
 
 
@@ -159,6 +188,8 @@ PROBLEMS = {
     "AUDIT_HEAD_MISSING": ("链头缺失", "chain head missing"),
     "AUDIT_HEAD_MAC_MISMATCH": ("链头与其 MAC 不符（链尾无法核实）", "chain head does not match its MAC"),
     "AUDIT_TAIL_MISSING": ("链尾事件缺失", "events missing at the end of the chain"),
+    "AUDIT_ANCHOR_MAC_MISMATCH": ("清理锚点与其 MAC 不符（已被改动）", "purge anchor does not match its MAC"),
+    "AUDIT_EVENT_IN_PURGED_RANGE": ("已清理的范围内出现事件", "an event inside a purged range"),
 }
 
 
@@ -172,11 +203,47 @@ class VerifyResult:
     problem_zh: str = ""
     # How many verified events each MAC algorithm covers, e.g. {"HMAC-SHA256": 120, "HMAC-SM3": 40}.
     algorithms: dict = field(default_factory=dict)
+    # Events purged after export (decisions/audit_retention.py) that the walk crossed through their anchors:
+    # how many, the seq ranges [first, last] (adjacent runs joined) and the archives that hold them.
+    purged: int = 0
+    purged_ranges: list = field(default_factory=list)
+    purged_archives: list = field(default_factory=list)
 
 
 def _broken(checked, seq, code, algorithms=None, **details) -> VerifyResult:
     zh, en = PROBLEMS[code]
     return VerifyResult(False, checked, seq, en.format(**details), code, zh.format(**details), dict(algorithms or {}))
+
+
+class _PurgedRuns:
+    """The anchors of purged runs, crossed in seq order by the walk, and what it crossed."""
+
+    def __init__(self):
+        self.by_first_seq = {anchor.first_seq: anchor for anchor in AuditAnchor.objects.select_related("archive")}
+        self.count, self.ranges, self.archives = 0, [], set()
+
+    def cross(self, expected_seq, prev_mac):
+        """Follow the anchors starting at `expected_seq`; return (next expected seq, MAC it links to, bad anchor)."""
+        while (anchor := self.by_first_seq.get(expected_seq)) is not None:
+            if not _anchor_intact(anchor):
+                return expected_seq, prev_mac, anchor
+            if self.ranges and self.ranges[-1][1] == anchor.first_seq - 1:
+                self.ranges[-1][1] = anchor.seq
+            else:
+                self.ranges.append([anchor.first_seq, anchor.seq])
+            self.count += anchor.seq - anchor.first_seq + 1
+            self.archives.add(anchor.archive_id)
+            expected_seq, prev_mac = anchor.seq + 1, anchor.mac
+        return expected_seq, prev_mac, None
+
+    def holds(self, seq) -> bool:
+        return any(first <= seq <= last for first, last in self.ranges)
+
+    def result(self, ok, checked, algorithms, broken=None) -> VerifyResult:
+        result = broken or VerifyResult(ok, checked, algorithms=algorithms)
+        result.purged, result.purged_ranges = self.count, [tuple(pair) for pair in self.ranges]
+        result.purged_archives = sorted(self.archives)
+        return result
 
 
 def verify(batch_size=2000) -> VerifyResult:
@@ -197,30 +264,40 @@ def verify(batch_size=2000) -> VerifyResult:
 
 def _verify(batch_size) -> VerifyResult:
     expected_seq, prev_mac, checked, used = 1, GENESIS, 0, {}
+    purged = _PurgedRuns()
+
+    def broken(seq, code, **details):
+        return purged.result(False, checked, used, _broken(checked, seq, code, algorithms=used, **details))
+
     events = AuditEvent.objects.order_by("seq").iterator(chunk_size=batch_size)
     for event in events:
+        # A purged run is crossed through its anchor: the next remaining event links to the anchor's MAC.
+        expected_seq, prev_mac, bad_anchor = purged.cross(expected_seq, prev_mac)
+        if bad_anchor is not None:
+            return broken(bad_anchor.first_seq, "AUDIT_ANCHOR_MAC_MISMATCH")
         if event.seq != expected_seq:
             if event.seq > expected_seq:
-                return _broken(checked, expected_seq, "AUDIT_EVENT_MISSING", algorithms=used)
-            return _broken(checked, event.seq, "AUDIT_SEQUENCE_DISORDER", algorithms=used)
+                return broken(expected_seq, "AUDIT_EVENT_MISSING")
+            if purged.holds(event.seq):
+                return broken(event.seq, "AUDIT_EVENT_IN_PURGED_RANGE")
+            return broken(event.seq, "AUDIT_SEQUENCE_DISORDER")
         if event.algorithm not in ALGORITHMS:
-            return _broken(checked, event.seq, "AUDIT_UNKNOWN_ALGORITHM", algorithm=event.algorithm, algorithms=used)
+            return broken(event.seq, "AUDIT_UNKNOWN_ALGORITHM", algorithm=event.algorithm)
         if not _same(event.prev_mac, prev_mac):
-            return _broken(checked, event.seq, "AUDIT_LINK_BROKEN", algorithms=used)
+            return broken(event.seq, "AUDIT_LINK_BROKEN")
         if not _same(event.mac, compute_mac(event, prev_mac)):
-            return _broken(checked, event.seq, "AUDIT_MAC_MISMATCH", algorithms=used)
+            return broken(event.seq, "AUDIT_MAC_MISMATCH")
         prev_mac, expected_seq, checked = event.mac, expected_seq + 1, checked + 1
         used[event.algorithm] = used.get(event.algorithm, 0) + 1
+    expected_seq, prev_mac, bad_anchor = purged.cross(expected_seq, prev_mac)
+    if bad_anchor is not None:
+        return broken(bad_anchor.first_seq, "AUDIT_ANCHOR_MAC_MISMATCH")
     head = ChainHead.objects.filter(id=1).first()
     last_seq = expected_seq - 1
     if head is None:
-        return (
-            VerifyResult(True, checked, algorithms=used)
-            if last_seq == 0
-            else _broken(checked, last_seq + 1, "AUDIT_HEAD_MISSING", algorithms=used)
-        )
+        return purged.result(True, checked, used) if last_seq == 0 else broken(last_seq + 1, "AUDIT_HEAD_MISSING")
     if head.last_seq and not _head_intact(head):
-        return _broken(checked, last_seq + 1, "AUDIT_HEAD_MAC_MISMATCH", algorithms=used)
+        return broken(last_seq + 1, "AUDIT_HEAD_MAC_MISMATCH")
     if head.last_seq != last_seq or (last_seq and not _same(head.last_mac, prev_mac)):
-        return _broken(checked, last_seq + 1, "AUDIT_TAIL_MISSING", algorithms=used)
-    return VerifyResult(True, checked, algorithms=used)
+        return broken(last_seq + 1, "AUDIT_TAIL_MISSING")
+    return purged.result(True, checked, used)

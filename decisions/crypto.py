@@ -315,17 +315,22 @@ class EnvironmentKeyService:
 
 
 @cache
-def _key_service(path: str):
+def load_service(setting: str, path: str, method: str, contract: str):
+    """Build once the adapter class `path` that `setting` names; it must have `method` (described by `contract`)."""
     from django.core.exceptions import ImproperlyConfigured
     from django.utils.module_loading import import_string
 
     try:
         service = import_string(path)()
     except ImportError as exc:
-        raise ImproperlyConfigured(f"JUECE_KEY_SERVICE {path!r} cannot be imported: {exc}") from exc
-    if not callable(getattr(service, "get_key", None)):
-        raise ImproperlyConfigured(f"JUECE_KEY_SERVICE {path!r} has no get_key(purpose) method")
+        raise ImproperlyConfigured(f"{setting} {path!r} cannot be imported: {exc}") from exc
+    if not callable(getattr(service, method, None)):
+        raise ImproperlyConfigured(f"{setting} {path!r} has no {contract} method")
     return service
+
+
+def _key_service(path: str):
+    return load_service("JUECE_KEY_SERVICE", path, "get_key", "get_key(purpose)")
 
 
 def key_for(purpose: str) -> bytes:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django_fsm import FSMField, FSMModelMixin
 
+from decisions.fields import EncryptedTextField
 from decisions.lifecycle import DecisionLifecycle, StageRecordLifecycle
 
 
@@ -617,6 +618,10 @@ class Hearing(models.Model):
 class HearingParticipant(models.Model):
     hearing = models.ForeignKey(Hearing, on_delete=models.PROTECT, related_name="participants")
     name = models.CharField(_("姓名/名称"), max_length=200)
+    # Personal information (个人信息保护法): encrypted at rest, masked until revealed (decisions.personal).
+    phone = EncryptedTextField(_("联系电话"), blank=True)
+    email = EncryptedTextField(_("电子邮箱"), blank=True)
+    id_number = EncryptedTextField(_("身份证号"), blank=True)
     delivery_date = models.DateField(_("材料送达日期(回执)"), null=True, blank=True)
     receipt = models.ForeignKey(Document, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
@@ -1064,6 +1069,19 @@ class SignOff(AppendOnly):
     supersedes = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
     )
+    # 国密: SM3 of the same canonical manifest (empty when signed under the intl profile).
+    content_sm3 = models.CharField(max_length=64, blank=True)
+    # 不可否认性 (decisions/signing.py): the signer's signature over the manifest's digest, with the algorithm and
+    # a copy of the public key, so that a bundle verifies offline; empty when sign-offs are not signed.
+    signature = models.TextField(blank=True)
+    signature_algorithm = models.CharField(max_length=20, blank=True)
+    signing_key = models.ForeignKey(
+        "SigningKey", null=True, blank=True, on_delete=models.PROTECT, related_name="signoffs"
+    )
+    signer_public_key = models.TextField(blank=True)
+    # Keyed MAC of the row (audit key, the profile's MAC), checked by `manage.py verify_audit`.
+    record_mac = models.CharField(max_length=128, blank=True)
+    record_mac_algorithm = models.CharField(max_length=20, blank=True)
 
     class Meta:
         verbose_name = _("签署")
@@ -1072,6 +1090,26 @@ class SignOff(AppendOnly):
 
     def __str__(self):
         return f"{self.subject} · {self.user} · {self.at:%Y-%m-%d %H:%M}"
+
+
+class AuditEventQuerySet(models.QuerySet):
+    """Audit events are appended, never changed or deleted in bulk either (三员分立: no role edits the log)."""
+
+    def update(self, **kwargs):
+        raise PermissionError("audit events are append-only: a queryset of them cannot be updated")
+
+    def delete(self):
+        raise PermissionError("audit events are append-only: a queryset of them cannot be deleted")
+
+
+class AuditEventManager(models.Manager.from_queryset(AuditEventQuerySet)):
+    def _purge_exported(self, seqs):
+        """Delete the events numbered `seqs` and return how many went: for the retention purge only
+        (decisions/audit_retention.py), which has checked that they were exported, anchored and are past
+        retention. Nothing else calls it.
+        """
+        queryset = self.get_queryset().filter(seq__in=list(seqs))
+        return queryset._raw_delete(queryset.db)
 
 
 class AuditEvent(AppendOnly):
@@ -1090,6 +1128,8 @@ class AuditEvent(AppendOnly):
     algorithm = models.CharField(max_length=20)
     prev_mac = models.CharField(max_length=128)
     mac = models.CharField(max_length=128)
+
+    objects = AuditEventManager()
 
     class Meta:
         verbose_name = _("审计事件")
@@ -1112,6 +1152,60 @@ class ChainHead(models.Model):
 
     def __str__(self):
         return f"chain head #{self.last_seq}"
+
+
+class AuditArchive(AppendOnly):
+    """One export of the audit chain (审计归档): events first_seq..last_seq as JSON lines, with its manifest.
+
+    Archives follow each other without a gap; `prev_mac` is the MAC the first archived event links to.
+    """
+
+    first_seq = models.PositiveBigIntegerField(unique=True)
+    last_seq = models.PositiveBigIntegerField(unique=True)
+    event_count = models.PositiveBigIntegerField()
+    prev_mac = models.CharField(max_length=128)
+    last_mac = models.CharField(max_length=128)
+    until = models.DateTimeField(_("截至"))
+    sha256 = models.CharField(max_length=64)
+    sm3 = models.CharField(max_length=64)
+    file = models.FileField(_("归档文件"), max_length=255)
+    manifest = models.FileField(_("清单"), max_length=255)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("审计归档")
+        verbose_name_plural = _("审计归档")
+        ordering = ["first_seq"]
+
+    def __str__(self):
+        return f"audit archive #{self.first_seq}–{self.last_seq}"
+
+
+class AuditAnchor(AppendOnly):
+    """Where purged events were (审计锚点): the run first_seq..seq, exported to `archive` and then removed.
+
+    `mac` is the MAC of event `seq`, which the next remaining event links to; `anchor_mac` (keyed, of
+    `algorithm`) binds the run, that MAC and the archive's digest, so nobody without the key moves an anchor.
+    """
+
+    first_seq = models.PositiveBigIntegerField(unique=True)
+    seq = models.PositiveBigIntegerField(unique=True)
+    mac = models.CharField(max_length=128)
+    algorithm = models.CharField(max_length=20)
+    anchor_mac = models.CharField(max_length=128)
+    archive = models.ForeignKey(AuditArchive, on_delete=models.PROTECT, related_name="anchors")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("审计锚点")
+        verbose_name_plural = _("审计锚点")
+        ordering = ["first_seq"]
+
+    def __str__(self):
+        return f"audit anchor #{self.first_seq}–{self.seq}"
 
 
 class FormSubmission(models.Model):
@@ -1164,12 +1258,13 @@ class Comment(models.Model):
     received_on = models.DateField(_("收到日期"))
     channel = models.CharField(_("渠道"), max_length=20, choices=Channel.choices)
     text = models.TextField(_("意见内容"))
-    # Personal information (个人信息保护法): only what the channel gave; shown in full to the lead unit only.
+    # Personal information (个人信息保护法): only what the channel gave; contact details encrypted at rest and
+    # masked for every reader until the lead unit reveals them, each time audited (decisions.personal).
     commenter_name = models.CharField(_("提出人"), max_length=200)
     commenter_organisation = models.CharField(_("单位"), max_length=200, blank=True)
-    phone = models.CharField(_("联系电话"), max_length=30, blank=True)
-    email = models.CharField(_("电子邮箱"), max_length=254, blank=True)
-    id_number = models.CharField(_("身份证号"), max_length=18, blank=True)
+    phone = EncryptedTextField(_("联系电话"), blank=True)
+    email = EncryptedTextField(_("电子邮箱"), blank=True)
+    id_number = EncryptedTextField(_("身份证号"), blank=True)
     name_public = models.BooleanField(_("同意公开姓名"), default=False)
     disposition = models.CharField(
         _("采纳情况"), max_length=20, choices=Disposition.choices, default=Disposition.PENDING
@@ -1198,3 +1293,32 @@ class Comment(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("公众意见是决策记录的一部分，不得删除 (comments are never deleted)")
+
+
+class SigningKey(models.Model):
+    """A signer's registered public key (不可否认性); the private key stays in the UKey or the signing service.
+
+    Revoking sets `revoked_at`: the key signs nothing afterwards, and what it signed stays verifiable.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="signing_keys")
+    algorithm = models.CharField(_("签名算法"), max_length=20)
+    public_key = models.TextField(_("公钥"))  # base64 of the raw key (Ed25519 32 bytes, SM2 04‖x‖y)
+    fingerprint = models.CharField(_("公钥指纹"), max_length=64, unique=True)  # SHA-256 of the raw key
+    created_at = models.DateTimeField(_("登记时间"), default=timezone.now)
+    revoked_at = models.DateTimeField(_("吊销时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("签名公钥")
+        verbose_name_plural = _("签名公钥")
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "algorithm"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="one_active_signing_key_per_algorithm",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.user} {self.algorithm} {self.fingerprint[:16]}"

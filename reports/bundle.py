@@ -7,6 +7,10 @@ A bundle is a bag serialised as a ZIP with one top-level directory. For a decisi
     <name>/data/dossiers/<Dossier.filename> every rendered dossier version (superseded ones too)
     <name>/data/documents/<id>-<name>       the original attachments, byte for byte
     <name>/data/audit/events.json|csv       the decision's audit events with prev_mac and mac
+    <name>/juece-manifest-sm3.txt           国密 profile only: the SM3 of every payload file (a tag file)
+
+Each sign-off in the index carries its SHA-256 (and SM3 under 国密) and, when sign-offs are signed
+(decisions/signing.py), the signature, its algorithm and the signer's public key.
 
 A catalogue bundle holds `data/catalogue/` (catalogue.json, its documents, the publication notice PDF juece
 rendered for each published version under `dossiers/`, and its audit events) and one such part per listed
@@ -42,6 +46,7 @@ from reports.verify import (
     CSV_FIELDS,
     EXPORT_ACTION,
     FORMAT,
+    SM3_MANIFEST,
     AuditCheck,
     Problem,
     Report,
@@ -52,6 +57,7 @@ from reports.verify import (
     events_mac,
     safe_name,
     sha256_file,
+    sm3_file,
 )
 
 # -- export: reads the database (Django imports happen inside) -------------------------------------------------
@@ -391,6 +397,7 @@ class _DecisionPart(_Part):
                     "manifest": s.manifest,
                     "content_sha256": s.content_sha256,
                     "supersedes": s.supersedes_id,
+                    **_signature_of(s),
                 }
                 for s in signoffs
             ],
@@ -403,6 +410,16 @@ class _DecisionPart(_Part):
         index["audit"] = self.write_events(events, f"decision:{decision.pk}")
         tick(f"data/{self.rel('audit', 'events.json')}")
         _dump(self.bag_dir / self.rel("decision.json"), index)
+
+
+def _signature_of(signoff) -> dict:
+    """A sign-off's 国密 digest and the signer's signature with its public key (checked offline by reports/verify.py)."""
+    return {
+        "content_sm3": signoff.content_sm3,
+        "signature": signoff.signature,
+        "signature_algorithm": signoff.signature_algorithm,
+        "signer_public_key": signoff.signer_public_key,
+    }
 
 
 class _CataloguePart(_Part):
@@ -570,7 +587,26 @@ def _bag_info(*, organ, identifier, description, head, user, role) -> dict:
         "Juece-Audit-Chain-Head-Seq": str(head),
         "Juece-Audit-Algorithm": _current_mac_algorithm(),
         "Juece-Exported-By": f"{user.get_username()} ({role})",
+        **({"Juece-SM3-Manifest": SM3_MANIFEST} if _sm3_manifest_wanted() else {}),
     }
+
+
+def _sm3_manifest_wanted() -> bool:
+    from decisions import crypto
+
+    return crypto.profile().digest_algorithm == "SM3"
+
+
+def _write_sm3_manifest(bag_dir: Path):
+    """国密: list the SM3 of every payload file beside bagit's SHA-256 manifest (bagit knows no SM3).
+
+    A tag file in the manifest's own format; bagit's tag manifest lists it, so it cannot change unnoticed.
+    """
+    lines = []
+    for item in sorted((bag_dir / "data").rglob("*")):
+        if item.is_file():
+            lines.append(f"{sm3_file(item)}  {bagit._encode_filename(item.relative_to(bag_dir).as_posix())}\n")
+    (bag_dir / SM3_MANIFEST).write_text("".join(lines), encoding="utf-8")
 
 
 def _make_bag(bag_dir: Path, info: dict) -> bagit.Bag:
@@ -578,7 +614,9 @@ def _make_bag(bag_dir: Path, info: dict) -> bagit.Bag:
     with _quiet_bagit():
         bagit.make_bag(str(bag_dir), dict(info), processes=1, checksums=[CHECKSUM])
         (bag_dir / "bagit.txt").write_text(BAGIT_TXT, encoding="utf-8")
-        bagit.Bag(str(bag_dir)).save()  # re-writes the tag manifest over the new bagit.txt
+        if info.get("Juece-SM3-Manifest"):
+            _write_sm3_manifest(bag_dir)
+        bagit.Bag(str(bag_dir)).save()  # re-writes the tag manifest over the new bagit.txt (and the SM3 manifest)
         bag = bagit.Bag(str(bag_dir))
         bag.validate(processes=1)
     return bag

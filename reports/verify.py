@@ -155,6 +155,41 @@ def decision_base(reference) -> str:
     return f"decisions/{safe_name(str(reference))}/"
 
 
+SM3_MANIFEST = "juece-manifest-sm3.txt"  # 国密 bundles: SM3 of every payload file, a tag file (reports/bundle.py)
+
+
+def _sm3():
+    """Return a new SM3 hash object (update/hexdigest): OpenSSL's, else the cryptography package's."""
+    try:
+        return hashlib.new("sm3")
+    except ValueError:
+        pass
+    try:
+        from cryptography.hazmat.primitives import hashes
+    except ImportError:
+        raise AlgorithmUnavailable("SM3 needs SM3 in OpenSSL or the cryptography package") from None
+
+    class _Hash:
+        def __init__(self):
+            self._hash = hashes.Hash(hashes.SM3())
+
+        def update(self, data):
+            self._hash.update(data)
+
+        def hexdigest(self):
+            return self._hash.finalize().hex()
+
+    return _Hash()
+
+
+def sm3_file(path) -> str:
+    digest = _sm3()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def sha256_file(path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -258,8 +293,38 @@ PROBLEMS = {
         "decision {reference} of the catalogue is missing",
     ),
     "CATALOGUE_DECISION_UNLISTED": ("包内的决策未列入目录索引", "decision part not listed in catalogue.json"),
+    # Signed sign-offs and the 国密 SM3 manifest (decisions/signing.py; check_sm3_manifest, signoff_signature).
+    "SIGNOFF_SIGNATURE_INVALID": (
+        "签署 #{id} 的签名无法用其公钥验证（签署内容或签名已被改动）",
+        "sign-off #{id}: its signature does not verify under its public key (content or signature altered)",
+    ),
+    "SIGNOFF_SIGNATURE_UNATTESTED": (
+        "签署 #{id} 的签名、算法或公钥与其签署审计事件记载的不符",
+        "sign-off #{id}: its signature, algorithm or key differs from what its signoff audit event recorded",
+    ),
+    "SIGNOFF_SM3_MISMATCH": (
+        "签署 #{id} 的签署内容清单与其 SM3 不符",
+        "sign-off #{id}: its manifest does not hash to its SM3",
+    ),
+    "SM3_MANIFEST_MISSING": ("包声明有 SM3 清单，但清单不在包内", "bag-info.txt names an SM3 manifest the bag lacks"),
+    "SM3_MANIFEST_MISMATCH": (
+        "文件已被改动（SM3 与 SM3 清单不符）",
+        "file changed (its SM3 does not match the SM3 manifest)",
+    ),
+    "SM3_MANIFEST_INCOMPLETE": (
+        "文件与 SM3 清单不对应（清单未列出，或列出的文件不在包内）",
+        "file and SM3 manifest disagree (not listed, or listed but not in the bag)",
+    ),
 }
 WARNINGS = {
+    "SM3_NOT_CHECKED": (
+        "本机无法计算 SM3（需要支持 SM3 的 OpenSSL 或 cryptography 包）：SM3 清单与 SM3 摘要未核验",
+        "SM3 cannot be computed here (needs OpenSSL with SM3 or the cryptography package): SM3 NOT checked",
+    ),
+    "SIGNATURES_NOT_CHECKED": (
+        "本机无法核验 {algorithm} 签名（需要 {needs} 包）：这些签名未核验",
+        "{algorithm} signatures cannot be checked here (needs the {needs} package): NOT checked",
+    ),
     "MACS_NOT_CHECKED": (
         "未提供审计密钥：未核验各审计事件的 MAC，仅核验了链接、哈希和一致性",
         "no audit key given: event MACs were NOT checked, only links, hashes and consistency",
@@ -371,6 +436,7 @@ def format_report(report: Report) -> str:
                     ("documents", "材料 documents"),
                     ("dossiers", "案卷 dossiers"),
                     ("signoffs", "签署 sign-offs"),
+                    ("signatures", "签名 signatures"),
                     ("events", "审计事件 events"),
                 )
             )
@@ -500,6 +566,7 @@ def check_bag(root: Path, report: Report, key: bytes | None = None) -> Report:
             item.unlink()
     _check_tag_files(root, report)
     _check_with_bagit(root, report)
+    check_sm3_manifest(root, report)
     report.counts["files"] = (
         sum(1 for p in (root / "data").rglob("*") if p.is_file()) if (root / "data").is_dir() else 0
     )
@@ -853,6 +920,7 @@ class AuditCheck:
             event = recorded.get(ident)
             if event is None or (event["payload"] or {}).get("sha256") != entry.get("content_sha256"):
                 self.report.add("SIGNOFF_UNATTESTED", where, seq=event and event["seq"], id=ident)
+            check_signoff_signature(self.report, where, ident, entry, event)
         for ident, event in recorded.items():
             if ident not in present:
                 self.report.add("SIGNOFF_ABSENT", where, seq=event["seq"], id=ident)
@@ -888,6 +956,152 @@ class AuditCheck:
                     relative = item.relative_to(self.root).as_posix()
                     if item.is_file() and relative not in self.listed_files:
                         self.report.add("FILE_NOT_LISTED", relative)
+
+
+# -- 国密 SM3 manifest and signed sign-offs (decisions/signing.py writes what these check) ------------------------
+
+SM2_USER_ID = b"1234567812345678"  # GM/T 0009-2012 default user ID, as decisions/crypto.py signs with
+SIGNOFF_MESSAGE_PREFIX = "juece-signoff/1"
+SIGNATURE_DIGESTS = {"Ed25519": "SHA-256", "SM2-SM3": "SM3"}  # the digest each signature algorithm signs
+SIGNATURE_NEEDS = {"Ed25519": "cryptography", "SM2-SM3": "gmalg"}
+
+
+def check_sm3_manifest(root: Path, report: Report):
+    """Check every payload file against juece-manifest-sm3.txt when the bag has one (or bag-info names one)."""
+    manifest, info = root / SM3_MANIFEST, root / "bag-info.txt"
+    if not manifest.is_file():
+        declared = info.is_file() and "Juece-SM3-Manifest:" in info.read_text(encoding="utf-8", errors="replace")
+        if declared:
+            report.add("SM3_MANIFEST_MISSING", SM3_MANIFEST)
+        return
+    try:
+        _sm3()
+    except AlgorithmUnavailable:
+        report.warn("SM3_NOT_CHECKED", SM3_MANIFEST)
+        return
+    listed = {}
+    for line in manifest.read_text(encoding="utf-8", errors="replace").splitlines():
+        digest, _, name = line.strip().partition(" ")
+        if digest and name:
+            listed[bagit._decode_filename(name.strip().lstrip("*"))] = digest.lower()
+    present = {p.relative_to(root).as_posix() for p in (root / "data").rglob("*") if p.is_file()}
+    for name in sorted(set(listed) | present):
+        target = _inside(root, name)
+        if name not in listed or name not in present or target is None:
+            report.add("SM3_MANIFEST_INCOMPLETE", name)
+        elif sm3_file(target) != listed[name]:
+            report.add("SM3_MANIFEST_MISMATCH", name)
+    report.counts["sm3_files"] = len(listed)
+
+
+def signoff_message(signature_algorithm: str, manifest) -> bytes:
+    """Rebuild what a sign-off's signer signed: ``juece-signoff/1|<digest algorithm>|<hex digest>``."""
+    digest_algorithm = SIGNATURE_DIGESTS[signature_algorithm]
+    text = canonical(manifest).encode()
+    if digest_algorithm == "SM3":
+        digest = _sm3()
+        digest.update(text)
+        hexdigest = digest.hexdigest()
+    else:
+        hexdigest = hashlib.sha256(text).hexdigest()
+    return f"{SIGNOFF_MESSAGE_PREFIX}|{digest_algorithm}|{hexdigest}".encode()
+
+
+def _der_integers(signature: bytes) -> tuple[int, int]:
+    """Read a strict DER SEQUENCE{INTEGER r, INTEGER s} (an SM2 signature); ValueError if it is anything else."""
+    if len(signature) < 8 or signature[0] != 0x30 or signature[1] != len(signature) - 2:
+        raise ValueError("not a DER SEQUENCE")
+    position, values = 2, []
+    for _ in range(2):
+        if signature[position] != 0x02:
+            raise ValueError("not a DER INTEGER")
+        length = signature[position + 1]
+        body = signature[position + 2 : position + 2 + length]
+        if not 0 < length <= 33 or len(body) != length or body[0] & 0x80:
+            raise ValueError("bad INTEGER")
+        if length > 1 and body[0] == 0 and not body[1] & 0x80:
+            raise ValueError("INTEGER not minimally encoded")
+        values.append(int.from_bytes(body, "big"))
+        position += 2 + length
+    if position != len(signature):
+        raise ValueError("trailing bytes")
+    return values[0], values[1]
+
+
+def signature_verifies(algorithm: str, public_key: bytes, message: bytes, signature: bytes) -> bool:
+    """Verify Ed25519 (cryptography) or SM2-SM3 (gmalg); AlgorithmUnavailable if this Python lacks the package."""
+    if algorithm == "Ed25519":
+        try:
+            from cryptography.exceptions import InvalidSignature
+            from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+        except ImportError:
+            raise AlgorithmUnavailable(algorithm) from None
+        try:
+            Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+    if algorithm == "SM2-SM3":
+        try:
+            import gmalg
+        except ImportError:
+            raise AlgorithmUnavailable(algorithm) from None
+        try:
+            r, s = _der_integers(signature)
+            verifier = gmalg.SM2(pk=public_key, uid=SM2_USER_ID)
+            if not verifier.verify_pk(public_key):
+                return False
+            return bool(verifier.verify(message, r.to_bytes(32, "big"), s.to_bytes(32, "big")))
+        except (ValueError, OverflowError, IndexError, TypeError):
+            return False
+    return False
+
+
+def check_signoff_signature(report: Report, where: str, ident: str, entry: dict, event: dict | None):
+    """Check a sign-off's SM3 and signature, and that both are what its (MAC-chained) audit event recorded."""
+    import base64
+
+    recorded = (event or {}).get("payload") or {}
+    sm3 = entry.get("content_sm3") or ""
+    if sm3 or recorded.get("sm3"):
+        try:
+            digest = _sm3()
+            digest.update(canonical(entry.get("manifest")).encode())
+            if digest.hexdigest() != sm3:
+                report.add("SIGNOFF_SM3_MISMATCH", where, id=ident)
+        except AlgorithmUnavailable:
+            if not any(w.code == "SM3_NOT_CHECKED" for w in report.warnings):
+                report.warn("SM3_NOT_CHECKED", where)
+        if event is not None and recorded.get("sm3") != sm3:
+            report.add("SIGNOFF_UNATTESTED", where, seq=event["seq"], id=ident)
+    algorithm, signature_text = entry.get("signature_algorithm") or "", entry.get("signature") or ""
+    attested = recorded.get("signature")
+    if not (algorithm or signature_text or attested):
+        return  # an unsigned sign-off, as its event says
+    report.counts["signatures"] = report.counts.get("signatures", 0) + 1
+    try:
+        public_key = base64.b64decode(entry.get("signer_public_key") or "", validate=True)
+        signature = base64.b64decode(signature_text, validate=True)
+    except ValueError:
+        public_key = signature = b""
+    if event is not None and (
+        not isinstance(attested, dict)
+        or attested.get("algorithm") != algorithm
+        or attested.get("key") != hashlib.sha256(public_key).hexdigest()
+        or attested.get("sha256") != hashlib.sha256(signature_text.encode()).hexdigest()
+    ):
+        report.add("SIGNOFF_SIGNATURE_UNATTESTED", where, seq=event["seq"], id=ident)
+    if algorithm not in SIGNATURE_DIGESTS:
+        report.add("SIGNOFF_SIGNATURE_INVALID", where, id=ident)
+        return
+    try:
+        intact = signature_verifies(algorithm, public_key, signoff_message(algorithm, entry.get("manifest")), signature)
+    except AlgorithmUnavailable:
+        if not any(w.code == "SIGNATURES_NOT_CHECKED" and algorithm in w.en for w in report.warnings):
+            report.warn("SIGNATURES_NOT_CHECKED", where, algorithm=algorithm, needs=SIGNATURE_NEEDS[algorithm])
+        return
+    if not intact:
+        report.add("SIGNOFF_SIGNATURE_INVALID", where, id=ident)
 
 
 def csv_row(event: dict) -> dict:

@@ -1,4 +1,7 @@
-"""Two gates on every request of a signed-in browser session: the idle timeout, then a password change that is due."""
+"""Gates on every request of a signed-in browser session: the idle timeout, a password change that is due, then a
+pending second factor."""
+
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -9,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from decisions.accounts import policy
+from decisions.accounts import mfa, policy
 
 LAST_ACTIVITY = "juece_last_activity"
 
@@ -100,3 +103,44 @@ class PasswordChangeRequiredMiddleware:
             return JsonResponse({**body, "detail": reason, "failures": [body]}, status=403)
         messages.warning(request, text)
         return redirect("password_change")
+
+
+class MFARequiredMiddleware:
+    """双因素认证: a signed-in browser session whose second factor is pending reaches only verifying or enrolling it.
+
+    Pending means: the user has a confirmed device, or JUECE_REQUIRE_MFA is on, and the session has not passed a
+    second factor (`decisions.accounts.mfa`). Signing out, the password change and `/public/` stay open. As for the
+    password gate, API clients signing in with a token are not stopped here; an API request on such a session gets
+    403 MFA_REQUIRED.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        open_path = _always_open(request) or request.path in mfa.paths_open_before_verification()
+        if user is not None and user.is_authenticated and not open_path:
+            step = mfa.pending(request)
+            if step is not None:
+                return self._refuse(request, step)
+        return self.get_response(request)
+
+    @staticmethod
+    def _text(step):
+        if step == mfa.ENROL:
+            return _("本系统要求双因素认证，请先绑定身份验证器或安全密钥。")
+        return _("请先完成第二因素验证（动态验证码或安全密钥）。")
+
+    def _refuse(self, request, step):
+        if _is_api(request):
+            with translation.override("zh-hans"):
+                zh = self._text(step)
+            with translation.override("en"):
+                en = self._text(step)
+            body = {"code": "MFA_REQUIRED", "article": "", "message": {"zh": zh, "en": en}}
+            return JsonResponse({**body, "detail": step, "failures": [body]}, status=403)
+        target = reverse("mfa_enrol" if step == mfa.ENROL else "mfa_verify")
+        if request.method == "GET":
+            target = f"{target}?{urlencode({'next': request.get_full_path()})}"
+        return redirect(target)

@@ -41,3 +41,33 @@ class PasswordHistory(models.Model):
 
     def __str__(self):
         return f"{self.user} · {self.set_at:%Y-%m-%d}"
+
+
+class ExternalIdentity(models.Model):
+    """外部身份: an account of a trusted platform (统一身份认证 by OpenID Connect, 浙政钉) mapped to a juece user.
+
+    An administrator makes the link (admin, `manage.py link_external_identity`): a government system assigns
+    accounts, so an identity nobody linked is refused rather than given a new account.
+    """
+
+    provider = models.CharField(_("身份提供方"), max_length=32)
+    subject = models.CharField(_("外部账号标识"), max_length=255)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="external_identities",
+        verbose_name=_("用户"),
+    )
+    created_at = models.DateTimeField(_("关联时间"), auto_now_add=True)
+    last_login_at = models.DateTimeField(_("最近登录时间"), null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "subject"], name="juece_external_identity_unique"),
+        ]
+        ordering = ["provider", "subject"]
+        verbose_name = _("外部身份")
+        verbose_name_plural = _("外部身份")
+
+    def __str__(self):
+        return f"{self.provider}:{self.subject} → {self.user}"

@@ -45,7 +45,8 @@ def _account(username):
 
 @receiver(user_logged_in, dispatch_uid="juece_security_login")
 def login_recorded(sender, request, user, **kwargs):
-    record(LOGIN, request=request, user=user)
+    # How, when not by password: an external sign-in sets request.juece_login_details (method, provider).
+    record(LOGIN, request=request, user=user, **getattr(request, "juece_login_details", {}))
 
 
 @receiver(user_logged_out, dispatch_uid="juece_security_logout")

@@ -13,7 +13,7 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from decisions import lifecycle
+from decisions import lifecycle, personal
 from decisions.actions import DATE_INPUT, OPEN, PENDING_OR_OPEN, ActionForm, UploadField, action
 from decisions.actions.initiation import QUESTION_LABELS, yes_no
 from decisions.calendar import calendar_days_between, localdate
@@ -1078,7 +1078,11 @@ class DeliveryForm(HearingForm):
 )
 class AddHearingParticipantForm(DeliveryForm):
     participant_name = forms.CharField(label=_("参加人姓名或名称"), max_length=200)
-    field_order = ["participant_name"]
+    # Personal information (个人信息保护法): only what is needed to reach the participant; stored encrypted.
+    phone = forms.CharField(label=_("联系电话"), required=False, max_length=30, help_text=_("个人信息：需要时才填"))
+    email = forms.CharField(label=_("电子邮箱"), required=False, max_length=254, help_text=_("个人信息：需要时才填"))
+    id_number = forms.CharField(label=_("身份证号"), required=False, max_length=18, help_text=_("个人信息：需要时才填"))
+    field_order = ["participant_name", "phone", "email", "id_number"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -1091,6 +1095,9 @@ class AddHearingParticipantForm(DeliveryForm):
         if not self.errors and bool(cleaned.get("delivery_date")) != bool(cleaned.get("receipt")):
             missing = "receipt" if cleaned.get("delivery_date") else "delivery_date"
             self.add_error(missing, _("送达日期与送达回执须一并填写"))
+        contact = personal.normalised_contact(*(cleaned.get(name, "") for name in personal.CONTACT_FIELDS))
+        for field, problem in personal.contact_problems(contact):
+            self.add_error(field, problem)
         return cleaned
 
     def run(self, user):
@@ -1101,6 +1108,7 @@ class AddHearingParticipantForm(DeliveryForm):
             name=data["participant_name"],
             delivery_date=data["delivery_date"],
             receipt=self.upload("receipt"),
+            **{name: data[name] for name in personal.CONTACT_FIELDS},
         )
 
 

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from decisions import lifecycle
 from decisions.actions import DATE_INPUT, ActionForm, UploadField, action
 from decisions.actions.initiation import units_of, yes_no
+from decisions.actions.meeting import DECIDING_CHOICES
 from decisions.models import (
     DocumentType,
     HandoverTask,
@@ -390,7 +391,7 @@ class StopMeetingOutcomeForm(InForceForm):
     )
     outcome = forms.ChoiceField(
         label=_("会议决定"),
-        choices=[c for c in Position.choices if c[0] != Position.NO_OPINION],
+        choices=DECIDING_CHOICES,
         widget=forms.RadioSelect,
     )
     chief_reason = forms.CharField(

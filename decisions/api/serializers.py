@@ -183,14 +183,14 @@ class AuditEventSerializer(serializers.ModelSerializer):
 
 
 class CommentSerializer(serializers.ModelSerializer):
-    """A comment of the ledger; personal fields masked unless the reader is the lead unit (个人信息保护法)."""
+    """A comment of the ledger; contact details masked for every reader (个人信息保护法): POST …/reveal/ shows them."""
 
     channel_label = serializers.CharField(source="get_channel_display", read_only=True)
     disposition_label = serializers.CharField(source="get_disposition_display", read_only=True)
+    # The same masking as the ledger page (decisions.personal), whatever the reader's role.
     phone = serializers.SerializerMethodField()
     email = serializers.SerializerMethodField()
     id_number = serializers.SerializerMethodField()
-    # The same masking as the ledger page (decisions.personal): in full for the lead unit only.
 
     class Meta:
         model = Comment
@@ -213,14 +213,31 @@ class CommentSerializer(serializers.ModelSerializer):
             "answered_at",
         ]
 
-    def _details(self, comment):
-        return contact_details(comment, self.context.get("full_personal", False))
-
     def get_phone(self, comment) -> str:
-        return self._details(comment)["phone"]
+        return contact_details(comment)["phone"]
 
     def get_email(self, comment) -> str:
-        return self._details(comment)["email"]
+        return contact_details(comment)["email"]
 
     def get_id_number(self, comment) -> str:
-        return self._details(comment)["id_number"]
+        return contact_details(comment)["id_number"]
+
+
+class RevealedContactSerializer(serializers.Serializer):
+    """A record's contact details in full, as one audited unmasking returns them (security:personal_data_view)."""
+
+    id = serializers.IntegerField()
+    phone = serializers.CharField(allow_blank=True)
+    email = serializers.CharField(allow_blank=True)
+    id_number = serializers.CharField(allow_blank=True)
+
+
+class ErasureInput(serializers.Serializer):
+    reason = serializers.CharField(help_text="删除理由，如：本人申请删除 (the reason, recorded in the audit chain)")
+
+
+class ErasedSerializer(serializers.Serializer):
+    """What is left of a person's data after erasure: the placeholder name and no contact details."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()

@@ -15,7 +15,8 @@ from rest_framework import generics, serializers, status, views
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from decisions import actions, progress
+from decisions import actions, personal, progress
+from decisions.accounts import admin_roles
 from decisions.actions import check_file
 from decisions.api import errors
 from decisions.api.actions import describe, input_serializer, registry
@@ -26,6 +27,9 @@ from decisions.api.serializers import (
     DecisionDetailSerializer,
     DecisionSerializer,
     DocumentSerializer,
+    ErasedSerializer,
+    ErasureInput,
+    RevealedContactSerializer,
     SignOffSerializer,
     StageRecordSerializer,
 )
@@ -36,12 +40,12 @@ from decisions.models import (
     DecisionState,
     Document,
     DocumentType,
+    HearingParticipant,
     SignOff,
     Stage,
     StageRecord,
 )
 from decisions.permissions import not_permitted, visible_decisions
-from decisions.personal import sees_in_full
 from decisions.rules import Failure, ProcedureRefused, Rule, source_language
 from decisions.services import documents
 from decisions.services.common import Upload
@@ -261,10 +265,16 @@ class AuditEventList(DecisionPart):
     def records(self):
         return AuditEvent.objects.filter(decision_id_ref=self.decision().pk)
 
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        # Audit events are never written through the API: 405, and the attempt is itself audited (三员分立).
+        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            admin_roles.refuse_audit_tamper(request, interface="api", object_id=kwargs.get("reference", ""))
+        return super().http_method_not_allowed(request, *args, **kwargs)
+
 
 @extend_schema(tags=["records"], responses=errors.responses({200: CommentSerializer(many=True)}, *READ))
 class CommentList(DecisionPart):
-    """The public comments ledger (公众意见台账); contact details masked but for the lead unit."""
+    """The public comments ledger (公众意见台账); contact details masked for every reader (…/reveal/ unmasks one)."""
 
     model = Comment
 
@@ -276,12 +286,45 @@ class CommentList(DecisionPart):
     def records(self):
         return Comment.objects.filter(stage_record__decision=self.decision())
 
-    def get_serializer_context(self):
-        context = super().get_serializer_context()
-        if "reference" in self.kwargs:
-            self.decision()
-            context["full_personal"] = sees_in_full(self._roles)
-        return context
+
+class PersonalDataView(views.APIView):
+    """One person's data on a decision's comment or hearing participant: revealed or erased through
+    decisions.personal (lead unit; a participant's also the hearing organiser), each time audited."""
+
+    model = Comment
+
+    def person(self, request, reference, pk):
+        decision, _roles = readable_decision(request, reference)
+        if self.model is HearingParticipant:
+            records = HearingParticipant.objects.filter(hearing__stage_record__decision=decision)
+        else:
+            records = Comment.objects.filter(stage_record__decision=decision)
+        return get_object_or_404(records, pk=pk)
+
+
+class RevealContact(PersonalDataView):
+    @extend_schema(tags=["records"], request=None, responses=errors.responses({200: RevealedContactSerializer}, *READ))
+    def post(self, request, reference, pk):
+        """Show one record's phone, e-mail and ID number in full; the unmasking is audited (never the values)."""
+        person = self.person(request, reference, pk)
+        details = personal.reveal(request.user, person, request=request)
+        response = Response(RevealedContactSerializer({"id": person.pk, **details}).data)
+        response["Cache-Control"] = "no-store"  # no copy of the values in a cache
+        return response
+
+
+class EraseContact(PersonalDataView):
+    @extend_schema(
+        tags=["records"], request=ErasureInput, responses=errors.responses({200: ErasedSerializer}, 400, 403, 404, 409)
+    )
+    def post(self, request, reference, pk):
+        """Overwrite one person's name and contact details (删除个人信息); the record itself stays, audited."""
+        person = self.person(request, reference, pk)
+        given = ErasureInput(data=request.data)
+        given.is_valid(raise_exception=True)
+        erased = personal.erase(request.user, person, given.validated_data["reason"], request=request)
+        name = erased.name if self.model is HearingParticipant else erased.commenter_name
+        return Response(ErasedSerializer({"id": erased.pk, "name": name}).data)
 
 
 ACTION_INFO = type(

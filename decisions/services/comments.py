@@ -7,7 +7,8 @@ for (B8 item 4), rendered by reports.adoption. Comments are part of the record: 
 nothing is added or changed once the PP record is closed or frozen (第三十九条, DOCUMENT_IMMUTABLE).
 
 Personal fields never enter the audit chain: events say which of them were given and carry the
-SHA-256 of a comment's text, not the text.
+SHA-256 of a comment's text, not the text. Phone, e-mail and ID number are stored encrypted
+(decisions.fields), so no service looks a comment up by them; decisions.personal reveals and erases them.
 
 Files are read by decisions.comment_input.parse_comments (.xlsx, or .csv in UTF-8 with or without BOM
 or in GB18030): headers by name, every bad row and cell named, nothing written; `import_comments` then

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 
-from decisions import audit, lifecycle
+from decisions import audit, lifecycle, signing
 from decisions.models import (
     CLOSED_STAGE_STATUSES,
     AuditEvent,
@@ -215,11 +215,13 @@ def sign_off(ctx, record, subject, manifest=None, supersedes=None):
 
     What is signed is the stage's manifest plus its context (signing_context): everything the
     dossier's cover sheet shows. The dossier embeds this manifest, so its hash binds the PDF.
+    The signer's signature over its digest (不可否认性) and the record MAC: decisions/signing.py.
     """
     manifest = manifest if manifest is not None else stage_manifest(record)
     manifest = audit.normalise({**manifest, **signing_context(ctx, record, subject)})
-    digest = hashlib.sha256(audit.canonical(manifest).encode()).hexdigest()
-    signoff = SignOff.objects.create(
+    text = audit.canonical(manifest)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    signoff = SignOff(
         decision=ctx.decision,
         stage_record=record,
         user=ctx.actor,
@@ -230,8 +232,19 @@ def sign_off(ctx, record, subject, manifest=None, supersedes=None):
         content_sha256=digest,
         supersedes=supersedes,
     )
+    # 国密 SM3, the signer's signature (JUECE_SIGN_OFFS) and the record MAC; a signature that fails refuses here.
+    signing.seal(ctx, signoff, text)
+    signoff.save()
     record_event(
-        ctx, "signoff", signoff, {"subject": subject, "sha256": digest, "stage_record": getattr(record, "pk", None)}
+        ctx,
+        "signoff",
+        signoff,
+        {
+            "subject": subject,
+            "sha256": digest,
+            "stage_record": getattr(record, "pk", None),
+            **signing.event_details(signoff),
+        },
     )
     if isinstance(record, StageRecord):
         # The dossier is requested in this transaction: a rolled-back close requests nothing.

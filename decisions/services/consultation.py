@@ -19,7 +19,7 @@ Design choices the table leaves to the build:
 from django.utils import timezone, translation
 from django.utils.translation import gettext_noop
 
-from decisions import lifecycle
+from decisions import lifecycle, personal
 from decisions.calendar import localdate
 from decisions.models import (
     AuditEvent,
@@ -845,22 +845,32 @@ def change_hearing_date(actor, decision, *, hearing_date, reason):
         return hearing
 
 
-def add_hearing_participant(actor, decision, *, name, delivery_date=None, receipt=None):
-    """T7b: add a hearing participant (听证参加人), with the materials' delivery date and receipt if known."""
+def add_hearing_participant(
+    actor, decision, *, name, delivery_date=None, receipt=None, phone="", email="", id_number=""
+):
+    """T7b: add a hearing participant (听证参加人), with the materials' delivery date and receipt if known.
+
+    Contact details are optional, stored encrypted and masked (decisions.personal); the audit event says which
+    were given, never their values.
+    """
     if not str(name or "").strip():
         refuse("DOSSIER_ITEM_MISSING", "第十六条", "须填写听证参加人姓名或名称", "The participant's name is required")
+    contact = personal.normalised_contact(phone, email, id_number)
+    for field, problem in personal.contact_problems(contact):
+        refuse("PARTICIPANT_CONTACT_INVALID", "第十六条", f"{personal.CONTACT_LABELS[field]}：{problem}", problem)
     with action(actor, decision, roles=HEARING_RUNNERS) as ctx:
         record, hearing = _running_hearing(ctx)
         document = _receipt(ctx, record, receipt)
         participant = HearingParticipant.objects.create(
-            hearing=hearing, name=name.strip(), delivery_date=delivery_date, receipt=document
+            hearing=hearing, name=name.strip(), delivery_date=delivery_date, receipt=document, **contact
         )
         record_event(
             ctx,
             "hearing:participant",
             participant,
             {
-                "name": participant.name,
+                "name": participant.name,  # published on the participant list (第十六条)
+                "given": [field for field, value in contact.items() if value],
                 "delivery_date": delivery_date,
                 "receipt": getattr(document, "pk", None),
             },

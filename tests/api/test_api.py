@@ -205,7 +205,7 @@ def test_a_document_uploaded_through_the_api_is_stored_with_its_hash_and_each_do
     assert wrong.status_code == 400 and "file" in wrong.json()["errors"]
 
 
-def test_commenters_contact_details_are_masked_in_the_api_except_for_the_lead_unit(open_cast):
+def test_commenters_contact_details_are_masked_in_the_api_until_the_lead_unit_reveals_them(open_cast):
     decision = consulting(open_cast)
     consult.comment(open_cast, decision, ended_days_ago=-5)
     from django.utils import timezone
@@ -223,8 +223,11 @@ def test_commenters_contact_details_are_masked_in_the_api_except_for_the_lead_un
     url = f"/api/v1/decisions/{decision.reference}/comments/"
     lead = api(open_cast["UNDERTAKING_LEAD"]).get(url).json()["results"][0]
     office = api(open_cast["GOV_OFFICE"]).get(url).json()["results"][0]
-    assert lead["phone"] == "13812345678" and lead["email"] == "zhangsan@example.cn"
+    assert lead["phone"] == office["phone"] == "138****5678" and lead["email"] == "z***@example.cn"
     assert "13812345678" not in str(office) and "zhangsan@example.cn" not in str(office)
+    revealed = api(open_cast["UNDERTAKING_LEAD"]).post(f"{url}{lead['id']}/reveal/").json()
+    assert revealed["phone"] == "13812345678" and revealed["email"] == "zhangsan@example.cn"
+    assert api(open_cast["GOV_OFFICE"]).post(f"{url}{lead['id']}/reveal/").status_code == 403
 
 
 def test_the_audit_events_of_a_decision_come_in_chain_order_with_their_macs(open_cast):

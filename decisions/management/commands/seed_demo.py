@@ -4,7 +4,6 @@ every demo decision is valid by construction. Running it again changes nothing a
 """
 
 from django.contrib.auth import get_user_model, password_validation
-from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -12,6 +11,7 @@ from django.utils import timezone
 
 from catalog import walkthrough as catalogue
 from catalog.models import AnnualCatalogue
+from decisions.accounts import admin_roles
 from decisions.accounts.policy import mark_as_changed
 from decisions.models import Organisation, Position, Role, RoleAssignment, Stage
 from decisions.services import consultation, initiation
@@ -21,6 +21,12 @@ from decisions.walkthrough import consultation as consult
 from decisions.walkthrough import initiation as walk
 
 DEMO_PASSWORD = "Juece-Demo-2026"
+# 三员分立: one demo login for each administrator (decisions/accounts/admin_roles.py)
+DEMO_ADMINISTRATORS = (
+    ("sysadmin", admin_roles.SYSTEM_ADMIN),
+    ("secadmin", admin_roles.SECURITY_ADMIN),
+    ("auditadmin", admin_roles.AUDIT_ADMIN),
+)
 
 CITY_UNITS = [
     ("zjj", "湖州市住房和城乡建设局"),
@@ -140,7 +146,7 @@ class Command(BaseCommand):
                 unit_names=units,
             )
             self._catalogue(county, items)
-        self._staff_access(password)
+        self._administrators(password)
 
     def _catalogue(self, cast, items):
         year = timezone.localdate().year
@@ -223,28 +229,31 @@ class Command(BaseCommand):
         decision = meeting.publish(cast, decision)
         implementation.implement(cast, decision)
 
-    def _staff_access(self, password):
-        """Let every demo user look at the record in the admin (read-only: the admin cannot change it)."""
-        viewers, _ = Group.objects.get_or_create(name="查看者 viewers")
-        viewers.permissions.set(
-            Permission.objects.filter(
-                codename__startswith="view_", content_type__app_label__in=["decisions", "catalog"]
-            )
-        )
+    def _administrators(self, password):
+        """The superuser `admin` (a system administrator) and one login for each of the three (三员分立).
+
+        Business users stay out of the admin: they read the record through the pages.
+        """
         User = get_user_model()
-        for user in User.objects.filter(role_assignments__isnull=False).distinct():
-            user.is_staff = True
-            user.save(update_fields=["is_staff"])
-            user.groups.add(viewers)
         admin, created = User.objects.get_or_create(username="admin", defaults={"is_staff": True, "is_superuser": True})
         if created:
             admin.set_password(password)
             admin.save()
             mark_as_changed(admin)  # the demo's logins work at once, without the first-login change
+        for username, role in DEMO_ADMINISTRATORS:
+            user, created = User.objects.get_or_create(username=username)
+            if created:
+                user.set_password(password)
+                user.save()
+                mark_as_changed(user)
+                admin_roles.account_created(None, user, interface="command")
+                admin_roles.grant_admin_role(None, user, role, interface="command")
 
     def _print_logins(self, password):
         self.stdout.write(f"\n演示账号 Demo logins (password / 密码: {password})")
         self.stdout.write("  admin  系统管理员 superuser")
+        for username, role in DEMO_ADMINISTRATORS:
+            self.stdout.write(f"  {username:<10} {admin_roles.LABELS[role]} {role}")
         rows = (
             RoleAssignment.objects.filter(user__username__regex=r"^hz(-wx|-dq)?_")
             .select_related("user", "organisation")

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from decisions import audit
+from decisions import audit, signing
 
 
 class Command(BaseCommand):
@@ -32,3 +32,38 @@ class Command(BaseCommand):
             # Which algorithms the chain holds: a chain that moved to the 国密 profile shows both.
             for algorithm, count in sorted(result.algorithms.items()):
                 self.stdout.write(f"  {algorithm}: {count}")
+            # Events purged after export (decisions/audit_retention.py): crossed through their anchors.
+            if result.purged:
+                span = f"{result.purged_ranges[0][0]}–{result.purged_ranges[-1][1]}"
+                archives = ", ".join(f"#{pk}" for pk in result.purged_archives)
+                self.stdout.write(
+                    f"  已清理（已归档）{result.purged} 个事件：seq {span} 范围内 {len(result.purged_ranges)} 段，"
+                    f"归档 {archives}。 Purged after export: {result.purged} events in {len(result.purged_ranges)}"
+                    f" run(s) within seq {span}, archives {archives}."
+                )
+        self.check_signoffs(quiet)
+
+    def check_signoffs(self, quiet):
+        """Sign-offs (decisions/signing.py): each stored digest, signature and record MAC with its algorithm."""
+        checked = signing.verify_signoff_records()
+        if not checked.ok:
+            listed = "；".join(f"#{pk}: {', '.join(what)}" for pk, what in checked.problems)
+            raise CommandError(
+                f"签署记录未通过核验（{len(checked.problems)} 条）：{listed}。"
+                f" Sign-offs that do not verify ({len(checked.problems)}): {listed}.",
+                returncode=1,
+            )
+        if not quiet:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"签署记录完整：已核验 {checked.checked} 条，其中已签名 {checked.signed} 条。"
+                    f" Sign-offs intact: {checked.checked} checked, {checked.signed} signed."
+                )
+            )
+            for algorithm, count in sorted(checked.algorithms.items()):
+                self.stdout.write(f"  {algorithm}: {count}")
+            if checked.without_mac:
+                self.stdout.write(
+                    f"  {checked.without_mac} 条签署早于记录 MAC，仅核验了其哈希与签名。"
+                    f" {checked.without_mac} sign-off(s) predate record MACs: hashes and signatures checked only."
+                )
