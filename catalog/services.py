@@ -26,7 +26,7 @@ from catalog.models import (
     CatalogueEntry,
     CatalogueState,
 )
-from decisions import audit, profiles
+from decisions import audit, profiles, seals
 from decisions import lifecycle as decision_lifecycle
 from decisions.models import (
     Decision,
@@ -138,6 +138,7 @@ def _store(ctx, catalogue, upload, kind, *, adjustment=None, entry_key=None, iss
         uploaded_at=ctx.now,
     )
     document.file.save(PurePath(upload.name).name, ContentFile(upload.content), save=False)
+    seals.seal_document(document, upload.content)
     document.save()
     record = CatalogueDocument.objects.create(
         catalogue=catalogue,

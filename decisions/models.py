@@ -547,6 +547,11 @@ class Document(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
     )
     supersede_reason = models.TextField(blank=True)
+    # 国密: SM3 of the file beside its SHA-256 (empty when stored under the intl profile).
+    digest_sm3 = models.CharField(max_length=64, blank=True)
+    # Seal: keyed MAC of the sealed fields (decisions/seals.py); empty: stored before seals existed.
+    record_mac = models.CharField(max_length=128, blank=True)
+    record_mac_algorithm = models.CharField(max_length=20, blank=True)
 
     class Meta:
         verbose_name = _("材料")
@@ -730,6 +735,9 @@ class LegalityReview(models.Model):
     stale_reason = models.TextField(blank=True)
     stale_marked_at = models.DateTimeField(null=True, blank=True)
     stale_marked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    # Seal: keyed MAC of the sealed fields (decisions/seals.py); empty: not issued, or before seals.
+    record_mac = models.CharField(max_length=128, blank=True)
+    record_mac_algorithm = models.CharField(max_length=20, blank=True)
 
     class Meta:
         verbose_name = _("合法性审查")
@@ -852,6 +860,9 @@ class CollectiveOutcome(models.Model):
     adopted_version = models.ForeignKey(DraftVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(default=timezone.now)
+    # Seal: keyed MAC of the sealed fields (decisions/seals.py); empty: recorded before seals existed.
+    record_mac = models.CharField(max_length=128, blank=True)
+    record_mac_algorithm = models.CharField(max_length=20, blank=True)
 
     class Meta:
         verbose_name = _("集体讨论决定")
@@ -904,6 +915,9 @@ class Publication(models.Model):
         Document, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     proofs = models.JSONField(_("各渠道公布证明"), default=dict, blank=True)  # channel code -> Document id
+    # Seal: keyed MAC of the sealed fields (decisions/seals.py); empty: recorded before seals existed.
+    record_mac = models.CharField(max_length=128, blank=True)
+    record_mac_algorithm = models.CharField(max_length=20, blank=True)
 
     class Meta:
         verbose_name = _("决策公布")

@@ -57,8 +57,9 @@ data key and the user id: a derived key could never be replaced after a revocati
 user's key a function of one secret forever. ``manage.py generate_signing_key`` makes and registers one.
 
 Record MACs. Each SignOff row also stores a keyed MAC of its fields (the audit key, the current profile's MAC:
-HMAC-SHA256 or HMAC-SM3, named in ``record_mac_algorithm``); ``manage.py verify_audit`` checks it with
-``verify_signoff_records()``, together with each stored digest and signature.
+HMAC-SHA256 or HMAC-SM3, named in ``record_mac_algorithm``), the seal decisions/seals.py computes for every
+important record; ``manage.py verify_audit`` checks it with ``verify_signoff_records()``, together with each
+stored digest and signature.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from decisions import audit, crypto
+from decisions import audit, crypto, seals
 
 MODES = ("off", "server", "client")
 MESSAGE_PREFIX = "juece-signoff/1"
@@ -397,10 +398,7 @@ def seal(ctx, signoff, manifest_text: str):
             )
         signoff.signature, signoff.signature_algorithm = b64(signature), algorithm
         signoff.signing_key, signoff.signer_public_key = key, key.public_key
-    signoff.record_mac_algorithm, signoff.record_mac = profile.mac(
-        crypto.key_for("audit"), record_text(signoff).encode()
-    )
-    return signoff
+    return seals.seal(signoff)
 
 
 def event_details(signoff) -> dict:
@@ -416,27 +414,6 @@ def event_details(signoff) -> dict:
 
 
 # -- checking stored sign-offs -------------------------------------------------------------------------------
-
-
-def record_text(signoff) -> str:
-    """The fields a sign-off's record MAC covers (the manifest through its SHA-256)."""
-    return audit.canonical(
-        {
-            "decision": signoff.decision_id,
-            "stage_record": signoff.stage_record_id,
-            "user": signoff.user_id,
-            "role": signoff.role,
-            "at": signoff.at,
-            "subject": signoff.subject,
-            "content_sha256": signoff.content_sha256,
-            "content_sm3": signoff.content_sm3,
-            "supersedes": signoff.supersedes_id,
-            "signature": signoff.signature,
-            "signature_algorithm": signoff.signature_algorithm,
-            "signing_key": signoff.signing_key_id,
-            "signer_public_key": signoff.signer_public_key,
-        }
-    )
 
 
 def signature_verifies(signoff) -> bool:
@@ -466,16 +443,7 @@ def problems_of(signoff) -> list[str]:
             problems.append("signature")
         elif signoff.signing_key_id and signoff.signing_key.public_key != signoff.signer_public_key:
             problems.append("signer_public_key")
-    if signoff.record_mac:
-        try:
-            intact = crypto.mac_matches(
-                signoff.record_mac_algorithm, crypto.key_for("audit"), record_text(signoff).encode(), signoff.record_mac
-            )
-        except crypto.UnknownAlgorithm:
-            intact = False
-        if not intact:
-            problems.append("record_mac")
-    return problems
+    return problems + seals.problems_of(signoff)
 
 
 @dataclass

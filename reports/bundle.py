@@ -335,7 +335,9 @@ class _DecisionPart(_Part):
         for document in documents:
             relative = self.rel("documents", safe_name(f"{document.pk}-{document.original_name}"))
             path = self.copy(document.file, relative, document.sha256, f"材料 document #{document.pk}")
-            document_index.append({**by_id.get(document.pk, {"id": document.pk}), "path": path})
+            # 国密: the file's SM3 too, which reports/verify.py checks against the file.
+            entry = {**by_id.get(document.pk, {"id": document.pk}), "digest_sm3": document.digest_sm3, "path": path}
+            document_index.append(entry)
             tick(path)
         dossier_index = []
         for dossier in dossiers:
@@ -454,6 +456,7 @@ class _CataloguePart(_Part):
                     "title": document.title,
                     "name": document.original_name,
                     "sha256": document.sha256,
+                    "digest_sm3": document.digest_sm3,
                     "size": document.size,
                     "uploaded_at": document.uploaded_at,
                     "path": path,

@@ -259,6 +259,10 @@ PROBLEMS = {
         "材料 #{id} 的 SHA-256 与{against_zh}不符",
         "document #{id}: its SHA-256 does not match {against_en}",
     ),
+    "DOCUMENT_SM3_MISMATCH": (
+        "材料 #{id} 的文件与其 SM3 不符（已被改动）",
+        "document #{id}: its file does not hash to its SM3 (altered)",
+    ),
     "DOCUMENT_UNATTESTED": ("材料 #{id} 没有对应的上传审计事件", "document #{id} has no upload audit event"),
     "DOCUMENT_ABSENT": (
         "审计事件 seq {seq} 记载的材料 #{id} 不在包内",
@@ -884,6 +888,8 @@ class AuditCheck:
                 self.report.add(
                     "DOCUMENT_HASH_MISMATCH", relative, id=label, against_zh="索引登记值", against_en="the index"
                 )
+            if entry.get("digest_sm3"):
+                self.document_sm3(relative, label, entry["digest_sm3"])
             recorded = attest.get(ident)
             if not recorded:
                 self.report.add("DOCUMENT_UNATTESTED", relative, id=label)
@@ -899,6 +905,18 @@ class AuditCheck:
         for ident, recorded in attest.items():
             if ident not in present:
                 self.report.add("DOCUMENT_ABSENT", base + "audit/events.json", seq=recorded[0]["seq"], id=ident)
+
+    def document_sm3(self, relative, label, recorded):
+        """国密: a document stored under the gm profile carries the SM3 of its file (decisions/seals.py)."""
+        try:
+            digest = sm3_file(_inside(self.root, relative))
+        except AlgorithmUnavailable:
+            if not any(w.code == "SM3_NOT_CHECKED" for w in self.report.warnings):
+                self.report.warn("SM3_NOT_CHECKED", relative)
+            return
+        self.report.counts["document_sm3"] = self.report.counts.get("document_sm3", 0) + 1
+        if digest != recorded:
+            self.report.add("DOCUMENT_SM3_MISMATCH", relative, id=label)
 
     def signoffs(self, base, signoffs, events):
         where = base + "decision.json"

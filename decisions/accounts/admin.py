@@ -1,8 +1,10 @@
 """Accounts in the admin under 三员分立 (decisions/accounts/admin_roles.py says who may do what).
 
 Sections: accounts and groups (auth's User re-registered), password states, lockouts (django-axes),
-external identities. Other account models add their own section below. Every change made here goes through admin_roles'
-functions, which audit it with the administrator as actor.
+external identities, API tokens (DRF), second factors (django-otp, django-otp-webauthn), unit heads (workflows).
+Other account models add their own section below. Every change made here goes through admin_roles' functions,
+which audit it with the administrator as actor. The admins of other apps replaced here are imported first, so
+their own registration is done (and undone here) whatever the order of INSTALLED_APPS.
 """
 
 from axes.admin import AccessAttemptAdmin
@@ -18,10 +20,18 @@ from django.db import transaction
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.admin import WebAuthnCredentialAdmin
+from django_otp_webauthn.models import WebAuthnCredential
+from rest_framework.authtoken.admin import TokenAdmin
+from rest_framework.authtoken.models import TokenProxy
 
 from decisions.accounts import admin_roles, external
 from decisions.accounts.models import ExternalIdentity, PasswordState
-from decisions.admin import ReadOnlyAdmin
+from decisions.admin import ReadOnlyAdmin, RoleAssignmentForm
+from workflows.admin import UnitHeadAdmin
+from workflows.models import UnitHead
 
 User = get_user_model()
 
@@ -179,3 +189,89 @@ class ExternalIdentityAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for identity in queryset.select_related("user"):
             external.unlink(identity, actor=request.user, request=request)
+
+
+def _replace(model, admin_class):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)
+    admin.site.register(model, admin_class)
+
+
+# -- API tokens (DRF) ------------------------------------------------------------------------------------
+
+
+class AuditedTokenAdmin(TokenAdmin):
+    """API 令牌, by the system administrator: issuing and deleting one are security events (the key is never recorded)."""
+
+    def save_model(self, request, obj, form, change):
+        admin_roles.issue_token(request.user, obj, request=request, interface="admin")
+
+    def delete_model(self, request, obj):
+        admin_roles.revoke_token(request.user, obj, request=request, interface="admin")
+
+    def delete_queryset(self, request, queryset):  # DRF's admin has no actions; kept for any that is added
+        for token in queryset.select_related("user"):
+            admin_roles.revoke_token(request.user, token, request=request, interface="admin")
+
+
+_replace(TokenProxy, AuditedTokenAdmin)
+
+
+# -- second factors --------------------------------------------------------------------------------------
+
+
+class SecondFactorRemovalAudited:
+    """Removing a lost device (双因素认证), by the security administrator, recorded as the holder's removal is."""
+
+    def delete_model(self, request, obj):
+        admin_roles.remove_second_factor(request.user, obj, request=request, interface="admin")
+
+    def delete_queryset(self, request, queryset):
+        for device in queryset.select_related("user"):
+            admin_roles.remove_second_factor(request.user, device, request=request, interface="admin")
+
+
+class AuditedTOTPDeviceAdmin(SecondFactorRemovalAudited, TOTPDeviceAdmin):
+    pass
+
+
+class AuditedWebAuthnCredentialAdmin(SecondFactorRemovalAudited, WebAuthnCredentialAdmin):
+    pass
+
+
+_replace(TOTPDevice, AuditedTOTPDeviceAdmin)
+_replace(WebAuthnCredential, AuditedWebAuthnCredentialAdmin)  # the package defines it without registering it
+
+
+# -- unit heads (单位负责人) -------------------------------------------------------------------------------
+
+
+class UnitHeadForm(RoleAssignmentForm):
+    """A unit head is a business role: refused to an administrator (三员分立) on the form, before anything is saved."""
+
+    class Meta:
+        model = UnitHead
+        fields = ("organisation", "user")
+
+
+class AuditedUnitHeadAdmin(UnitHeadAdmin):
+    """单位负责人, by the security administrator: making and removing one are ROLE_GRANTED / ROLE_REVOKED events."""
+
+    form = UnitHeadForm
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        return type(form.__name__, (form,), {"juece_actor": request.user})
+
+    def save_model(self, request, obj, form, change):
+        admin_roles.save_unit_head(request.user, obj, request=request, interface="admin")
+
+    def delete_model(self, request, obj):
+        admin_roles.remove_unit_head(request.user, obj, request=request, interface="admin")
+
+    def delete_queryset(self, request, queryset):
+        for head in queryset.select_related("user", "organisation"):
+            admin_roles.remove_unit_head(request.user, head, request=request, interface="admin")
+
+
+_replace(UnitHead, AuditedUnitHeadAdmin)

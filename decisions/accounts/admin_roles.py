@@ -14,8 +14,9 @@ audited (`security:audit_tamper_refused`). One person holds at most one of the t
 an administrator role together with a business role (B1).
 
 The admin (`decisions/accounts/admin_site.py` applies `may` to every registered model), the services
-below and `manage.py create_admin` all ask this module. Each change of a role, a group, an account's flags
-or a password made by an administrator is a security event in the audit chain, with the administrator as actor.
+below and `manage.py create_admin` all ask this module. Each change of a role (business role, unit head), a group,
+an account's flags, a password, an API token or a second factor made by an administrator is a security event in
+the audit chain, with the administrator as actor (never a key or a secret).
 """
 
 from django.contrib.auth import get_user_model
@@ -54,7 +55,12 @@ USER_CREATED = "security:user_created"
 USER_CHANGED = "security:user_changed"
 PASSWORD_RESET = "security:password_reset"
 LOCKOUT_CLEARED = "security:lockout_cleared"
+TOKEN_ISSUED = "security:token_issued"
+TOKEN_REVOKED = "security:token_revoked"
 AUDIT_TAMPER_REFUSED = "security:audit_tamper_refused"
+
+# The business role recorded (ROLE_GRANTED / ROLE_REVOKED) for a unit head (workflows.UnitHead, 单位负责人).
+UNIT_HEAD = "unit_head"
 
 _LOOK = frozenset({VIEW})
 
@@ -272,36 +278,38 @@ def refuse_audit_tamper(request, *, interface, object_id=""):
     )
 
 
-# -- business roles (RoleAssignment) -------------------------------------------------------------------
+# -- business roles (RoleAssignment, UnitHead) ---------------------------------------------------------
 
 
-def _assignment_facts(assignment):
+def _business_role_facts(held):
+    """What a grant or revocation records of a RoleAssignment or a UnitHead (its role: UNIT_HEAD)."""
     return {
-        "user": assignment.user.get_username(),
-        "role": assignment.role,
-        "organisation": assignment.organisation.code or str(assignment.organisation_id),
+        "user": held.user.get_username(),
+        "role": getattr(held, "role", UNIT_HEAD),
+        "organisation": held.organisation.code or str(held.organisation_id),
     }
 
 
-def save_assignment(actor, assignment, *, request=None, interface="service"):
-    """Create or change the business role `assignment` (unsaved changes on it) and audit it.
+def _record_key(held):
+    return "unit_head" if held._meta.label == "workflows.UnitHead" else "assignment"
+
+
+def _save_business_role(actor, held, *, request, interface):
+    """Create or change `held` (a RoleAssignment or UnitHead with unsaved changes), checked (B1) and audited.
 
     A change is recorded as the old role revoked and the new one granted.
     """
-    from decisions.models import RoleAssignment
-
-    adding = assignment.pk is None
-    _require(actor, RoleAssignment, ADD if adding else CHANGE)
-    check_business_role(actor, assignment.user)
+    model = type(held)
+    adding = held.pk is None
+    _require(actor, model, ADD if adding else CHANGE)
+    check_business_role(actor, held.user)
     with transaction.atomic():
-        previous = (
-            None if adding else RoleAssignment.objects.select_related("user", "organisation").get(pk=assignment.pk)
-        )
-        if previous is not None and previous.user_id != assignment.user_id:
+        previous = None if adding else model.objects.select_related("user", "organisation").get(pk=held.pk)
+        if previous is not None and previous.user_id != held.user_id:
             check_business_role(actor, previous.user)
-        assignment.save()
-        if previous is not None and _assignment_facts(previous) == _assignment_facts(assignment):
-            return assignment
+        held.save()
+        if previous is not None and _business_role_facts(previous) == _business_role_facts(held):
+            return held
         if previous is not None:
             security_event(
                 ROLE_REVOKED,
@@ -309,19 +317,36 @@ def save_assignment(actor, assignment, *, request=None, interface="service"):
                 request=request,
                 target=previous.user,
                 interface=interface,
-                assignment=assignment.pk,
-                **_assignment_facts(previous),
+                **{_record_key(held): held.pk},
+                **_business_role_facts(previous),
             )
         security_event(
             ROLE_GRANTED,
             actor=actor,
             request=request,
-            target=assignment.user,
+            target=held.user,
             interface=interface,
-            assignment=assignment.pk,
-            **_assignment_facts(assignment),
+            **{_record_key(held): held.pk},
+            **_business_role_facts(held),
         )
-    return assignment
+    return held
+
+
+def _revoke_business_role(actor, held, *, request, interface):
+    _require(actor, type(held), DELETE)
+    if actor is not None and actor.pk == held.user_id:
+        raise SeparationRefused(_("不能给自己分配或变更业务角色。"), code="own_role")
+    with transaction.atomic():
+        facts, key, pk, user = _business_role_facts(held), _record_key(held), held.pk, held.user
+        held.delete()
+        security_event(
+            ROLE_REVOKED, actor=actor, request=request, target=user, interface=interface, **{key: pk}, **facts
+        )
+
+
+def save_assignment(actor, assignment, *, request=None, interface="service"):
+    """Create or change the business role `assignment` (unsaved changes on it) and audit it."""
+    return _save_business_role(actor, assignment, request=request, interface=interface)
 
 
 def grant_role(actor, *, user, role, organisation, request=None, interface="service"):
@@ -335,17 +360,17 @@ def grant_role(actor, *, user, role, organisation, request=None, interface="serv
 
 def revoke_role(actor, assignment, *, request=None, interface="service"):
     """Take the business role `assignment` away, and audit it."""
-    from decisions.models import RoleAssignment
+    _revoke_business_role(actor, assignment, request=request, interface=interface)
 
-    _require(actor, RoleAssignment, DELETE)
-    if actor is not None and actor.pk == assignment.user_id:
-        raise SeparationRefused(_("不能给自己分配或变更业务角色。"), code="own_role")
-    with transaction.atomic():
-        facts, pk, user = _assignment_facts(assignment), assignment.pk, assignment.user
-        assignment.delete()
-        security_event(
-            ROLE_REVOKED, actor=actor, request=request, target=user, interface=interface, assignment=pk, **facts
-        )
+
+def save_unit_head(actor, head, *, request=None, interface="service"):
+    """Make (or change) `head` a unit head (单位负责人, who receives escalated tasks): a business role like any other,
+    so refused to an administrator (三员分立) and audited as ROLE_GRANTED / ROLE_REVOKED with the role UNIT_HEAD."""
+    return _save_business_role(actor, head, request=request, interface=interface)
+
+
+def remove_unit_head(actor, head, *, request=None, interface="service"):
+    _revoke_business_role(actor, head, request=request, interface=interface)
 
 
 # -- administrator roles (groups) ------------------------------------------------------------------------
@@ -461,6 +486,64 @@ def lockout_cleared(actor, attempts, *, request=None, interface="admin"):
         interface=interface,
         cleared=[{"username": a.username, "ip_address": a.ip_address} for a in attempts],
     )
+
+
+# -- API tokens and second factors -------------------------------------------------------------------------
+
+
+def issue_token(actor, token, *, request=None, interface="service"):
+    """Save the new API token `token` (DRF's; its key is made on save) for its user, and audit it (never the key)."""
+    from rest_framework.authtoken.models import TokenProxy
+
+    _require(actor, TokenProxy, ADD)
+    with transaction.atomic():
+        token.save()
+        security_event(
+            TOKEN_ISSUED,
+            actor=actor,
+            request=request,
+            target=token.user,
+            interface=interface,
+            user=token.user.get_username(),
+        )
+    return token
+
+
+def revoke_token(actor, token, *, request=None, interface="service"):
+    """Delete the API token `token`: the system using it is signed out at its next request. Audited (never the key)."""
+    from rest_framework.authtoken.models import TokenProxy
+
+    _require(actor, TokenProxy, DELETE)
+    with transaction.atomic():
+        user = token.user
+        token.delete()
+        security_event(
+            TOKEN_REVOKED, actor=actor, request=request, target=user, interface=interface, user=user.get_username()
+        )
+
+
+def remove_second_factor(actor, device, *, request=None, interface="service"):
+    """Remove someone's second-factor device (a lost phone or key), recorded as the holder's own removal is (MFA_REMOVE).
+
+    The holder's last device may go: at the next sign-in they enrol a new one (mfa.pending) when the deployment
+    requires a second factor.
+    """
+    from decisions.accounts import mfa
+
+    _require(actor, type(device), DELETE)
+    with transaction.atomic():
+        persistent_id, owner, method = device.persistent_id, device.user, mfa.method_of(device)
+        device.delete()
+        security_event(
+            mfa.MFA_REMOVE,
+            actor=actor,
+            request=request,
+            target=owner,
+            interface=interface,
+            user=owner.get_username(),
+            method=method,
+            device=persistent_id,
+        )
 
 
 # -- the groups' Django permissions ----------------------------------------------------------------------

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 
-from decisions import audit, lifecycle, signing
+from decisions import audit, lifecycle, seals, signing
 from decisions.models import (
     CLOSED_STAGE_STATUSES,
     AuditEvent,
@@ -376,7 +376,7 @@ def store_document(
     reason="",
     archival=False,
 ):
-    """Validate and store one upload with its SHA-256, and audit it."""
+    """Validate and store one upload with its SHA-256 (and SM3 under 国密), sealed (decisions/seals.py), and audit it."""
     if doc_type not in DocumentType.values:
         refuse("DOCUMENT_TYPE_UNKNOWN", "B8", f"未知的材料类型 {doc_type}", f"Unknown document type {doc_type}")
     check_upload(name, content)
@@ -400,6 +400,7 @@ def store_document(
         supersede_reason=reason,
     )
     document.file.save(PurePath(name).name, ContentFile(content), save=False)
+    seals.seal_document(document, content)  # after the file is stored: the seal covers where it is
     # Stored content-addressed: a rolled-back upload leaves at most an unreferenced copy, never a wrong one.
     document.save()
     record_event(

@@ -11,7 +11,7 @@ and consultation stages, not on these, so closing IMPL, PE, ADJ or ARC creates n
 import hashlib
 from dataclasses import replace
 
-from decisions import audit, lifecycle
+from decisions import audit, lifecycle, seals
 from decisions.models import (
     AgendaItem,
     CollectiveOutcome,
@@ -467,7 +467,8 @@ def record_stop_legality_opinion(
         attach(ctx, record, documents)
         ctx.target = record
         require(rules.STOP_REVIEW, ctx)
-        review = LegalityReview.objects.create(
+        review = seals.create(
+            LegalityReview,
             decision=d,
             round=LegalityReview.objects.filter(decision=d, subject=LegalityReview.Subject.STOP).count() + 1,
             subject=LegalityReview.Subject.STOP,
@@ -523,7 +524,8 @@ def record_stop_meeting_outcome(actor, decision, *, meeting, outcome, statements
             )
         ctx.params["agenda_item"] = item
         require(rules.STOP_MEETING, ctx)
-        result = CollectiveOutcome.objects.create(
+        result = seals.create(
+            CollectiveOutcome,
             agenda_item=item,
             outcome=outcome,
             chief_reason=chief_reason,

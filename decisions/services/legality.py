@@ -7,7 +7,7 @@ complete (T13); a return (T11, T13a) stops it and the next accepted receipt date
 
 from datetime import date
 
-from decisions import calendar, lifecycle
+from decisions import calendar, lifecycle, seals
 from decisions.models import LegalityReview, Role, Stage, StageStatus
 from decisions.rules import Context, refuse
 from decisions.rules import legality as rules
@@ -275,6 +275,7 @@ def issue_legality_opinion(
         review.legal_risk_statement = legal_risk_statement or ""
         review.issued_at = ctx.now
         review.issued_by = ctx.actor
+        seals.seal(review)  # the opinion is final now: sealed with the round it closes
         review.save(
             update_fields=[
                 "outcome",
@@ -284,6 +285,7 @@ def issue_legality_opinion(
                 "legal_risk_statement",
                 "issued_at",
                 "issued_by",
+                *seals.SEAL_FIELDS,
             ]
         )
         record_event(

@@ -16,7 +16,7 @@ not yet scheduled agenda item of that meeting, which T19 then takes up (B2a).
 from django.db import transaction
 from django.utils import timezone
 
-from decisions import audit, lifecycle
+from decisions import audit, lifecycle, seals
 from decisions.models import (
     AgendaItem,
     CollectiveOutcome,
@@ -527,7 +527,8 @@ def record_meeting_outcome(
         adopted = None
         if adopted_draft is not None:
             adopted = new_draft_version(ctx, adopted_draft, f"会议审定文本：{amendments}", adopted_at_meeting=True)
-        result = CollectiveOutcome.objects.create(
+        result = seals.create(
+            CollectiveOutcome,
             agenda_item=item,
             outcome=outcome,
             controllability_judgement=judgement,

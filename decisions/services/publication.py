@@ -8,7 +8,7 @@ approved by another, issues without publication (T22); a disagreeing reply sends
 decision back to REVISING (T21a) and marks the APPROVE superseded, deleting nothing.
 """
 
-from decisions import lifecycle
+from decisions import lifecycle, seals
 from decisions.models import (
     DocumentType,
     PartyReport,
@@ -246,7 +246,8 @@ def publish(
         take_step(ctx, "T21", version, payload={"channels": channels, "version": getattr(version, "number", None)})
         found = [f.as_dict() for f in warnings(rules.T21, ctx)]
         close_stage(ctx, record, StageStatus.DONE, outcome="PUBLISHED", subject="决策公布")
-        publication = Publication.objects.create(
+        publication = seals.create(
+            Publication,
             decision=d,
             channels=channels,
             published_at=ctx.now,
@@ -330,7 +331,8 @@ def issue_not_public(actor, decision, *, final_decision, npc_report=None):
             subject="决策依法不予公开",
         )
         final_doc = record.documents.filter(doc_type=DocumentType.FINAL_DECISION).order_by("-id").first()
-        publication = Publication.objects.create(
+        publication = seals.create(
+            Publication,
             decision=d,
             channels=[],
             published_at=ctx.now,

@@ -455,3 +455,129 @@ def test_no_one_but_the_audit_administrator_may_export_the_audit_log(client, adm
     assert client.get(url).status_code == 403
     assert client.post(url, {"since": today, "until": today, "format": "jsonl"}).status_code == 403
     assert not events(audit_export.AUDIT_EXPORT)
+
+
+# -- API tokens, second factors and unit heads: changed in the admin, audited ----------------------------
+
+
+def no_secret(event, *secrets):
+    text = json.dumps(event.payload, ensure_ascii=False)
+    return all(secret not in text for secret in secrets)
+
+
+def test_the_system_administrator_issues_and_deletes_an_api_token_and_each_is_audited_without_the_key(client, admins):
+    from rest_framework.authtoken.models import Token, TokenProxy
+
+    system = admins[SYSTEM_ADMIN]
+    clerk = User.objects.create_user("clerk", password=PASSWORD)
+    signed_in(client, system)
+    assert client.post(admin_url(TokenProxy, "add"), {"user": clerk.pk}).status_code == 302
+    key = Token.objects.get(user=clerk).key
+    (issued,) = events(admin_roles.TOKEN_ISSUED)
+    assert (issued.actor_id, issued.role, issued.object_id) == (system.pk, SYSTEM_ADMIN, str(clerk.pk))
+    assert issued.payload["user"] == "clerk" and issued.payload["interface"] == "admin" and no_secret(issued, key)
+    assert client.post(admin_url(TokenProxy, "delete", clerk.pk), {"post": "yes"}).status_code == 302
+    assert not Token.objects.filter(user=clerk).exists()
+    (revoked,) = events(admin_roles.TOKEN_REVOKED)
+    assert (revoked.actor_id, revoked.object_id) == (system.pk, str(clerk.pk)) and no_secret(revoked, key)
+    # Nobody else touches tokens, and a refusal leaves no event.
+    signed_in(client, admins[SECURITY_ADMIN])
+    assert client.post(admin_url(TokenProxy, "add"), {"user": clerk.pk}).status_code == 403
+    assert not Token.objects.filter(user=clerk).exists() and len(events(admin_roles.TOKEN_ISSUED)) == 1
+
+
+def confirmed_devices_of(user, count):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return [TOTPDevice.objects.create(user=user, name=f"手机{n}", confirmed=True) for n in range(count)]
+
+
+def test_the_security_administrator_removes_a_lost_second_factor_recorded_as_the_holders_own_removal(client, admins):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from decisions.accounts import mfa
+
+    security = admins[SECURITY_ADMIN]
+    clerk = User.objects.create_user("clerk", password=PASSWORD)
+    (device,) = confirmed_devices_of(clerk, 1)
+    persistent_id, secret = device.persistent_id, device.key
+    signed_in(client, admins[SYSTEM_ADMIN])
+    assert client.post(admin_url(TOTPDevice, "delete", device.pk), {"post": "yes"}).status_code == 403
+    signed_in(client, security)
+    assert client.post(admin_url(TOTPDevice, "delete", device.pk), {"post": "yes"}).status_code == 302
+    assert not TOTPDevice.objects.filter(pk=device.pk).exists()
+    (removed,) = events(mfa.MFA_REMOVE)
+    assert (removed.actor_id, removed.role, removed.object_id) == (security.pk, SECURITY_ADMIN, str(clerk.pk))
+    assert removed.payload["method"] == mfa.TOTP and removed.payload["device"] == persistent_id
+    assert removed.payload["user"] == "clerk" and removed.payload["interface"] == "admin" and no_secret(removed, secret)
+
+
+def test_removing_several_second_factors_at_once_writes_one_event_for_each(client, admins):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    from decisions.accounts import mfa
+
+    security = admins[SECURITY_ADMIN]
+    clerk = User.objects.create_user("clerk", password=PASSWORD)
+    devices = confirmed_devices_of(clerk, 2)
+    signed_in(client, security)
+    bulk = client.post(
+        admin_url(TOTPDevice, "changelist"),
+        {"action": "delete_selected", "_selected_action": [d.pk for d in devices], "post": "yes"},
+    )
+    assert bulk.status_code == 302 and not TOTPDevice.objects.filter(user=clerk).exists()
+    removed = events(mfa.MFA_REMOVE)
+    assert sorted(e.payload["device"] for e in removed) == sorted(d.persistent_id for d in devices)
+    assert {e.actor_id for e in removed} == {security.pk}
+    # A WebAuthn credential is listed for the security administrator too, and removed the same way.
+    assert client.get(admin_url(WebAuthnCredential, "changelist")).status_code == 200
+
+
+def test_the_security_administrator_makes_and_removes_a_unit_head_as_a_business_role(client, admins, open_cast):
+    from workflows.models import UnitHead
+
+    security = admins[SECURITY_ADMIN]
+    head, deputy = open_cast[Role.UNDERTAKING_LEAD], open_cast[Role.EXPERT]
+    signed_in(client, security)
+    procedure_events = record_events().count()
+    made = client.post(admin_url(UnitHead, "add"), {"organisation": open_cast.lead_unit.pk, "user": head.pk})
+    assert made.status_code == 302
+    unit_head = UnitHead.objects.get(user=head)
+    changed = client.post(
+        admin_url(UnitHead, "change", unit_head.pk), {"organisation": open_cast.lead_unit.pk, "user": deputy.pk}
+    )
+    assert changed.status_code == 302
+    granted = events(admin_roles.ROLE_GRANTED, role=admin_roles.UNIT_HEAD)
+    revoked = events(admin_roles.ROLE_REVOKED, role=admin_roles.UNIT_HEAD)
+    assert [e.object_id for e in granted] == [str(head.pk), str(deputy.pk)]
+    assert [e.object_id for e in revoked] == [str(head.pk)]
+    assert {e.actor_id for e in granted + revoked} == {security.pk}
+    assert {e.payload["unit_head"] for e in granted + revoked} == {unit_head.pk}
+    # Removed in bulk: one event for each.
+    second = UnitHead.objects.create(organisation=open_cast.organ, user=head)
+    bulk = client.post(
+        admin_url(UnitHead, "changelist"),
+        {"action": "delete_selected", "_selected_action": [unit_head.pk, second.pk], "post": "yes"},
+    )
+    assert bulk.status_code == 302 and not UnitHead.objects.exists()
+    revoked = events(admin_roles.ROLE_REVOKED, role=admin_roles.UNIT_HEAD)
+    assert sorted(e.payload["user"] for e in revoked[1:]) == sorted([deputy.username, head.username])
+    assert {e.payload["unit_head"] for e in revoked[1:]} == {unit_head.pk, second.pk}
+    assert record_events().count() == procedure_events
+
+
+@pytest.mark.parametrize("persona", [*admin_roles.ADMIN_ROLES, "superuser"])
+def test_an_administrator_cannot_be_made_a_unit_head(client, admins, open_cast, persona):
+    from workflows.models import UnitHead
+
+    signed_in(client, admins[SECURITY_ADMIN])
+    target = admins[persona]
+    refused = client.post(admin_url(UnitHead, "add"), {"organisation": open_cast.organ.pk, "user": target.pk})
+    assert refused.status_code == 200
+    assert ("不能同时担任业务角色" if persona != SECURITY_ADMIN else "不能给自己分配") in refused.content.decode()
+    assert not UnitHead.objects.exists() and not events(admin_roles.ROLE_GRANTED)
+    with pytest.raises(admin_roles.SeparationRefused):
+        admin_roles.save_unit_head(None, UnitHead(organisation=open_cast.organ, user=target))
+    signed_in(client, admins[SYSTEM_ADMIN])  # nor does anyone but the security administrator name unit heads
+    assert client.post(admin_url(UnitHead, "add"), {"organisation": open_cast.organ.pk, "user": 1}).status_code == 403

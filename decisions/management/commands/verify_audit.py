@@ -1,8 +1,8 @@
-"""Verify the MAC-chained audit trail (第33条, B10); exit 1 at the first event that does not verify."""
+"""Verify the MAC-chained audit trail (第33条, B10) and the sealed records; exit 1 at what does not verify."""
 
 from django.core.management.base import BaseCommand, CommandError
 
-from decisions import audit, signing
+from decisions import audit, seals, signing
 
 
 class Command(BaseCommand):
@@ -41,29 +41,47 @@ class Command(BaseCommand):
                     f"归档 {archives}。 Purged after export: {result.purged} events in {len(result.purged_ranges)}"
                     f" run(s) within seq {span}, archives {archives}."
                 )
-        self.check_signoffs(quiet)
+        self.check_records(quiet)
 
-    def check_signoffs(self, quiet):
-        """Sign-offs (decisions/signing.py): each stored digest, signature and record MAC with its algorithm."""
-        checked = signing.verify_signoff_records()
-        if not checked.ok:
-            listed = "；".join(f"#{pk}: {', '.join(what)}" for pk, what in checked.problems)
+    def check_records(self, quiet):
+        """Sign-offs (decisions/signing.py: digests, signature, record MAC) and the other sealed records
+        (decisions/seals.py: documents, legality opinions, collective decisions, publications), each checked with
+        the algorithm it names; exit 1 naming every row that does not verify."""
+        signoffs = signing.verify_signoff_records()
+        sealed = seals.verify_sealed_records()
+        failed = [("签署 SignOff", pk, what) for pk, what in signoffs.problems]
+        failed += [(result.name, pk, what) for result in sealed for pk, what in result.problems]
+        if failed:
+            listed = "；".join(f"{name} #{pk}: {', '.join(what)}" for name, pk, what in failed)
             raise CommandError(
-                f"签署记录未通过核验（{len(checked.problems)} 条）：{listed}。"
-                f" Sign-offs that do not verify ({len(checked.problems)}): {listed}.",
+                f"记录未通过核验（{len(failed)} 条）：{listed}。 Records that do not verify ({len(failed)}): {listed}.",
                 returncode=1,
             )
-        if not quiet:
+        if quiet:
+            return
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"签署记录完整：已核验 {signoffs.checked} 条，其中已签名 {signoffs.signed} 条。"
+                f" Sign-offs intact: {signoffs.checked} checked, {signoffs.signed} signed."
+            )
+        )
+        for algorithm, count in sorted(signoffs.algorithms.items()):
+            self.stdout.write(f"  {algorithm}: {count}")
+        if signoffs.without_mac:
+            self.stdout.write(
+                f"  {signoffs.without_mac} 条签署早于记录 MAC，仅核验了其哈希与签名。"
+                f" {signoffs.without_mac} sign-off(s) predate record MACs: hashes and signatures checked only."
+            )
+        for result in sealed:
+            macs = ", ".join(f"{algorithm} {count}" for algorithm, count in sorted(result.algorithms.items()))
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"签署记录完整：已核验 {checked.checked} 条，其中已签名 {checked.signed} 条。"
-                    f" Sign-offs intact: {checked.checked} checked, {checked.signed} signed."
+                    f"{result.name}：已核验 {result.checked} 条，封签完整（{macs or '无'}）。"
+                    f" {result.name}: {result.checked} checked, seals intact ({macs or 'none'})."
                 )
             )
-            for algorithm, count in sorted(checked.algorithms.items()):
-                self.stdout.write(f"  {algorithm}: {count}")
-            if checked.without_mac:
+            if result.unsealed:
                 self.stdout.write(
-                    f"  {checked.without_mac} 条签署早于记录 MAC，仅核验了其哈希与签名。"
-                    f" {checked.without_mac} sign-off(s) predate record MACs: hashes and signatures checked only."
+                    f"  {result.unsealed} 条早于记录封签，未封签。"
+                    f" {result.unsealed} predate record seals: not sealed, nothing to check."
                 )
