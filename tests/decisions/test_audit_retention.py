@@ -28,19 +28,9 @@ from django.utils import timezone
 from decisions import audit, audit_retention, audit_syslog, crypto
 from decisions.audit_retention import AuditRetentionRefused
 from decisions.models import AuditAnchor, AuditArchive, AuditEvent, Role
+from tests.clock import Clock
 
 PROJECT = Path(__file__).resolve().parents[2]
-
-
-class Clock:
-    def __init__(self):
-        self.at = timezone.now()
-
-    def __call__(self):
-        return self.at
-
-    def advance(self, **delta):
-        self.at += timedelta(**delta)
 
 
 @pytest.fixture

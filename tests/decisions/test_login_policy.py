@@ -1,8 +1,6 @@
 """身份鉴别: lockout after failed logins, password complexity and history, expiry, the first-login change,
 the idle timeout, and every one of these security events in the audit chain. The clock is the test's."""
 
-from datetime import timedelta
-
 import axes.attempts
 import axes.handlers.proxy
 import pytest
@@ -13,21 +11,11 @@ from django.utils import timezone
 from decisions import audit
 from decisions.accounts.policy import mark_as_changed
 from decisions.models import AuditEvent
+from tests.clock import Clock
 
 GOOD = "Zhengfu-2026!"
 INBOX = reverse("workflows:inbox")
 CHANGE = reverse("password_change")
-
-
-class Clock:
-    def __init__(self):
-        self.at = timezone.now()
-
-    def __call__(self):
-        return self.at
-
-    def advance(self, **delta):
-        self.at += timedelta(**delta)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import json
 import os
 import struct
 from base64 import urlsafe_b64decode, urlsafe_b64encode
-from datetime import timedelta
 from types import SimpleNamespace
 
 import axes.attempts
@@ -34,6 +33,7 @@ from decisions.accounts import mfa
 from decisions.accounts.policy import mark_as_changed
 from decisions.models import AuditEvent
 from decisions.walkthrough import initiation as walk
+from tests.clock import Clock
 
 pytestmark = pytest.mark.django_db
 
@@ -43,22 +43,6 @@ VERIFY = reverse("mfa_verify")
 ENROL = reverse("mfa_enrol")
 DEVICES = reverse("mfa_devices")
 WEBAUTHN = "/accounts/mfa/webauthn/"
-
-
-class Clock:
-    """One clock for Django, the sessions, the audit chain, django-axes and django-otp's TOTP steps."""
-
-    def __init__(self):
-        self.at = timezone.now()
-
-    def __call__(self):
-        return self.at
-
-    def timestamp(self):
-        return self.at.timestamp()
-
-    def advance(self, **delta):
-        self.at += timedelta(**delta)
 
 
 @pytest.fixture
