@@ -6,6 +6,9 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import F
+from django.db.models.fields.json import KeyTextTransform
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils import timezone
@@ -52,16 +55,24 @@ class Row:
         return ""
 
 
+# Tasks per page of each inbox list: a unit with years of open work still gets a page in fixed time.
+INBOX_PAGE_SIZE = 50
+
+
 def _open(queryset):
+    """Open human tasks of decisions, soonest deadline first (the ISO date in the task's data sorts as text),
+    tasks without a deadline last, then oldest first: ordered by the database so that a page is one query."""
     return (
         queryset.filter(process__flow_class=DecisionFlow, flow_task_type="HUMAN", finished__isnull=True)
         .exclude(status=STATUS.CANCELED)
         .select_related("process", "owner")
-        .order_by("created")
+        .annotate(due_on=KeyTextTransform("due", "data"))
+        .order_by(F("due_on").asc(nulls_last=True), "pk")
     )
 
 
 def _rows(tasks, today):
+    """The inbox rows of `tasks`, in their order, each with its decision (one query for all)."""
     tasks = list(tasks)
     processes = {
         p.pk: p.decision
@@ -69,8 +80,14 @@ def _rows(tasks, today):
             "decision", "decision__organ"
         )
     }
-    rows = [Row(t, processes[t.process_id], today) for t in tasks if t.process_id in processes]
-    return sorted(rows, key=lambda r: (r.due is None, r.due or today, r.task.pk))
+    return [Row(t, processes[t.process_id], today) for t in tasks if t.process_id in processes]
+
+
+def _page(request, tasks, name, today):
+    page = Paginator(tasks, INBOX_PAGE_SIZE).get_page(request.GET.get(name))
+    page.rows = _rows(page.object_list, today)
+    page.parameter = name
+    return page
 
 
 @login_required
@@ -85,11 +102,13 @@ def inbox(request):
         .exclude(finished=None)
         .order_by("-finished")[:20]
     )
-    return render(
-        request,
-        "workflows/inbox.html",
-        {"mine": _rows(mine, today), "queue": _rows(queue, today), "done": _rows(done, today), "today": today},
-    )
+    context = {
+        "mine": _page(request, mine, "mine", today),
+        "queue": _page(request, queue, "queue", today),
+        "done": _rows(done, today),
+        "today": today,
+    }
+    return render(request, "workflows/inbox.html", context)
 
 
 def _task_for(request, pk):

@@ -8,7 +8,7 @@ that asking the table about a step (lifecycle.check) never passes a document gua
 
 from datetime import date
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from decisions import lifecycle
 from decisions.models import (
@@ -26,6 +26,7 @@ from decisions.models import (
     RiskAssessment,
     Role,
     RoleAssignment,
+    SignOff,
     Stage,
     StageRecord,
     StageStatus,
@@ -151,14 +152,14 @@ def records_missing_signoff(decision):
     rendered, the sign-off (with its manifest hash) stands in for "the record has its dossier".
     Frozen records are signed off by the ARCHIVIST at T30 itself (T29: "the ARCHIVIST signs them off").
     """
-    return [
-        record
-        for record in decision.stage_records.exclude(status=StageStatus.PENDING)
+    signed = SignOff.objects.filter(stage_record=OuterRef("pk"))
+    return list(
+        decision.stage_records.exclude(status=StageStatus.PENDING)
         .filter(frozen_at__isnull=True)
         .exclude(stage=Stage.ARC)
+        .exclude(Exists(signed))  # one query, however many records the decision has
         .order_by("id")
-        if not record.signoffs.exists()
-    ]
+    )
 
 
 def open_handover_tasks(decision):

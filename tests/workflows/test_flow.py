@@ -273,3 +273,24 @@ def test_every_role_opens_and_claims_only_the_tasks_of_its_own_place(client, ope
             assert client.get(reverse("workflows:task", args=[task.pk])).status_code == (200 if ours else 403)
             if not ours:
                 assert client.post(reverse("workflows:claim", args=[task.pk])).status_code == 403
+
+
+def test_the_inbox_lists_the_soonest_deadline_first_and_pages_a_long_queue(client, open_cast, routed, monkeypatch):
+    from workflows import views
+
+    monkeypatch.setattr(views, "INBOX_PAGE_SIZE", 2)
+    with routed():
+        decisions = [walk.propose(open_cast, title=f"第{n}项决策") for n in range(3)]
+    queued = [tasks(d)[Role.GOV_OFFICE] for d in decisions]
+    for task, due in zip(queued, ["2026-03-01", None, "2026-01-15"], strict=True):
+        task.data = {**task.data, "due": due} if due else {k: v for k, v in task.data.items() if k != "due"}
+        task.save()
+    client.force_login(open_cast[Role.GOV_OFFICE])
+    first = client.get(reverse("workflows:inbox")).content.decode()
+    second = client.get(reverse("workflows:inbox"), {"queue": 2}).content.decode()
+    refs = [d.reference for d in decisions]
+    # 15 January before 1 March on the first page; the task without a deadline on the second
+    assert refs[2] in first and refs[0] in first and refs[1] not in first
+    assert first.index(refs[2]) < first.index(refs[0])
+    assert refs[1] in second and refs[0] not in second
+    assert "第 1 / 2 页" in first and "<strong>3</strong>" in first
