@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog import entries as entry_fields
 from catalog.models import CatalogueAdjustment, CatalogueEntry, RequiredProcedure
-from decisions.actions import RecordsField
+from decisions.actions import RecordsField, check_file
 from decisions.models import Decision, DocumentType, Organisation
 from decisions.services.common import Upload
 
@@ -22,7 +22,7 @@ def as_upload(uploaded, title="", doc_type=DocumentType.OTHER):
 
 
 class FileField(forms.FileField):
-    """An upload of a record, limited in size and extension as the services are (B10)."""
+    """An upload of a record, limited in type, size and content as the services are (B10)."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("help_text", _("PDF、OFD、Word、WPS 或图片；不超过上传大小上限"))
@@ -31,14 +31,7 @@ class FileField(forms.FileField):
     def clean(self, data, initial=None):
         uploaded = super().clean(data, initial)
         if uploaded:
-            extension = uploaded.name.rsplit(".", 1)[-1].lower() if "." in uploaded.name else ""
-            if extension not in settings.JUECE_UPLOAD_EXTENSIONS:
-                raise forms.ValidationError(
-                    _("不接受 .%(ext)s 文件；可上传：%(allowed)s"),
-                    params={"ext": extension or "?", "allowed": "、".join(settings.JUECE_UPLOAD_EXTENSIONS)},
-                )
-            if uploaded.size > settings.JUECE_UPLOAD_MAX_BYTES:
-                raise forms.ValidationError(_("文件过大"))
+            check_file(uploaded)  # type, size and content, as the services check them
         return uploaded
 
 

@@ -11,7 +11,6 @@ import uuid
 from contextlib import contextmanager
 from pathlib import PurePath
 
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -44,7 +43,7 @@ from decisions.permissions import not_permitted, require_organ_role
 from decisions.rules import Context, ProcedureRefused, refuse
 from decisions.rules.facts import catalogue_entry, filled
 from decisions.services import consultation, implementation, initiation
-from decisions.services.common import action, check_upload, record_event
+from decisions.services.common import action, check_upload, record_event, save_file
 
 Kind = CatalogueAdjustment.Kind
 Disposition = CatalogueEntry.YearEndDisposition
@@ -137,7 +136,7 @@ def _store(ctx, catalogue, upload, kind, *, adjustment=None, entry_key=None, iss
         uploaded_role=ctx.role,
         uploaded_at=ctx.now,
     )
-    document.file.save(PurePath(upload.name).name, ContentFile(upload.content), save=False)
+    save_file(document.file, PurePath(upload.name).name, upload.content)
     seals.seal_document(document, upload.content)
     document.save()
     record = CatalogueDocument.objects.create(

@@ -41,6 +41,7 @@ from catalog import rules as catalogue_rules
 from catalog.entries import PROPOSER_TYPES
 from catalog.models import CatalogueState, RequiredProcedure
 from catalog.periods import format_period, parse_period
+from decisions import uploads
 from decisions.models import Decision, Organisation
 
 SHEET_TITLE = "决策事项目录"
@@ -254,54 +255,40 @@ class Preview:
 
 # -- refusing what is not an .xlsx -----------------------------------------------------------------
 
-_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
 SAVE_AS = "请在 Excel 或 WPS 中“另存为”Excel 工作簿(.xlsx)后再上传"
+# What to say of content that is not a workbook, by what decisions.uploads finds it is (one judge for every upload).
+NOT_A_WORKBOOK = {
+    uploads.ENCRYPTED_OFFICE: "文件设有打开密码，无法读取；请取消密码后另存为 .xlsx 再上传",
+    uploads.OLE2: f"这是旧版 Excel 97-2003 工作簿(.xls)或 WPS 表格(.et)，不能直接导入；{SAVE_AS}",
+    uploads.PDF: f"这是 PDF 文件，不是 Excel 工作簿；{SAVE_AS}",
+    uploads.TEXT: f"这是文本文件(如 CSV)，不是 Excel 工作簿；{SAVE_AS}",
+    uploads.HTML: f"这是网页(HTML)文件，不是 Excel 工作簿；{SAVE_AS}",
+    uploads.DOCX: "这是 Word 文档(.docx)，不是 Excel 工作簿；请把表格复制到 Excel 或 WPS 表格中，另存为 .xlsx 后再上传",
+    uploads.PPTX: f"这是 PowerPoint 演示文稿(.pptx)，不是 Excel 工作簿；{SAVE_AS}",
+    uploads.OPENDOCUMENT: f"这是 OpenDocument 文件(.ods/.odt)，不是 Excel 工作簿；{SAVE_AS}",
+    uploads.ZIP: f"这是 ZIP 压缩包，不是 Excel 工作簿(.xlsx)；{SAVE_AS}",
+    uploads.DAMAGED_ZIP: f"文件已损坏(不是完整的 ZIP 压缩包)，无法读取；{SAVE_AS}",
+}
 
 
 def not_an_xlsx(data):
     """Return why `data` is not an .xlsx workbook (checked before any parsing), or ""."""
     if not data:
         return "文件为空"
-    if data.startswith(_OLE2):
-        if _ENCRYPTED in data:
-            return "文件设有打开密码，无法读取；请取消密码后另存为 .xlsx 再上传"
-        return f"这是旧版 Excel 97-2003 工作簿(.xls)或 WPS 表格(.et)，不能直接导入；{SAVE_AS}"
-    if data.startswith(b"%PDF"):
-        return f"这是 PDF 文件，不是 Excel 工作簿；{SAVE_AS}"
-    if not data.startswith(b"PK\x03\x04"):
-        if _looks_like_text(data):
-            return f"这是文本文件(如 CSV)，不是 Excel 工作簿；{SAVE_AS}"
-        return f"不是 Excel 工作簿(.xlsx)文件；{SAVE_AS}"
+    kind = uploads.identify(data)
+    if kind != uploads.XLSX:
+        return NOT_A_WORKBOOK.get(kind, f"不是 Excel 工作簿(.xlsx)文件(内容像是{kind.zh})；{SAVE_AS}")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = set(archive.namelist())
-            inflated = sum(info.file_size for info in archive.infolist())
-            mimetype = archive.read("mimetype")[:100] if "mimetype" in names else b""
+            inflated = sum(info.file_size for info in archive.infolist())  # sizes the directory declares
     except (zipfile.BadZipFile, OSError, ValueError):
         return f"文件已损坏(不是完整的 ZIP 压缩包)，无法读取；{SAVE_AS}"
     if "xl/workbook.xml" not in names:
-        if "word/document.xml" in names:
-            return "这是 Word 文档(.docx)，不是 Excel 工作簿；请把表格复制到 Excel 或 WPS 表格中，另存为 .xlsx 后再上传"
-        if "ppt/presentation.xml" in names:
-            return f"这是 PowerPoint 演示文稿(.pptx)，不是 Excel 工作簿；{SAVE_AS}"
-        if mimetype.startswith(b"application/vnd.oasis.opendocument"):
-            return f"这是 OpenDocument 文件(.ods/.odt)，不是 Excel 工作簿；{SAVE_AS}"
-        return f"这是 ZIP 压缩包，不是 Excel 工作簿(.xlsx)；{SAVE_AS}"
+        return f"工作簿不完整(缺少 xl/workbook.xml)，无法读取；{SAVE_AS}"
     if inflated > MAX_UNCOMPRESSED_BYTES:
         return f"工作簿解压后超过 {MAX_UNCOMPRESSED_BYTES // 2**20} MB，无法导入"
     return ""
-
-
-def _looks_like_text(data):
-    head = data[:4096]
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = head.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        return all(ch.isprintable() or ch in "\r\n\t" for ch in text)
-    return False
 
 
 # -- reading cells ---------------------------------------------------------------------------------

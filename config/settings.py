@@ -119,6 +119,8 @@ MIDDLEWARE = [
     "viewflow.middleware.SiteMiddleware",
     "viewflow.middleware.HotwireTurboMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # faults in a view (database restarting, disk full) answered 503/507 with a clear message (config/middleware.py)
+    "config.middleware.FaultMiddleware",
     "axes.middleware.AxesMiddleware",  # last: turns a locked login into the lockout page
 ]
 
@@ -451,3 +453,51 @@ for _name in ("JUECE_OIDC_ISSUER", "JUECE_ZZD_BASE_URL", "JUECE_ZZD_LOGIN_URL"):
         _url.scheme == "https" or (_url.scheme == "http" and _url.hostname in ("127.0.0.1", "localhost", "::1"))
     ):
         raise ImproperlyConfigured(f"{_name} must be an https:// address, got {globals()[_name]!r}")
+
+
+# -- File storage (uploads, dossiers) ------------------------------------------------------------------------------
+# Every stored file (documents, dossiers, notices, exports, imports, audit archives) goes through Django's storage API,
+# so the same code runs on a local directory or on S3-compatible object storage (MinIO, a cloud's OSS/COS/OBS).
+# Nothing stored is ever served directly: there is no MEDIA_URL route (config/urls.py); every download is streamed by
+# a permission-checked, audited view (decisions.services.documents / reports.dossiers `open_for_reading`).
+#   filesystem: MEDIA_ROOT (JUECE_MEDIA_ROOT), outside the web root.
+#   s3: the bucket JUECE_S3_BUCKET at JUECE_S3_ENDPOINT_URL, objects private, keys under JUECE_S3_PREFIX.
+JUECE_STORAGE = (env_str("JUECE_STORAGE") or "filesystem").lower()
+JUECE_S3_BUCKET = env_str("JUECE_S3_BUCKET")
+JUECE_S3_ENDPOINT_URL = env_str("JUECE_S3_ENDPOINT_URL")  # empty: AWS itself
+JUECE_S3_REGION = env_str("JUECE_S3_REGION")
+# Empty keys: boto3 finds credentials itself (AWS_* variables, a credentials file, an instance role).
+JUECE_S3_ACCESS_KEY = env_str("JUECE_S3_ACCESS_KEY")
+JUECE_S3_SECRET_KEY = env_str("JUECE_S3_SECRET_KEY")
+JUECE_S3_PREFIX = env_str("JUECE_S3_PREFIX", "juece").strip("/")
+if JUECE_STORAGE == "filesystem":
+    DEFAULT_FILE_STORAGE_CONFIG = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+elif JUECE_STORAGE == "s3":
+    if not JUECE_S3_BUCKET:
+        raise ImproperlyConfigured("JUECE_STORAGE=s3 needs JUECE_S3_BUCKET.")
+    if JUECE_S3_ENDPOINT_URL and urlsplit(JUECE_S3_ENDPOINT_URL).scheme not in ("http", "https"):
+        raise ImproperlyConfigured(
+            f"JUECE_S3_ENDPOINT_URL must be an http(s):// address, got {JUECE_S3_ENDPOINT_URL!r}"
+        )
+    DEFAULT_FILE_STORAGE_CONFIG = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": JUECE_S3_BUCKET,
+            "endpoint_url": JUECE_S3_ENDPOINT_URL or None,
+            "region_name": JUECE_S3_REGION or None,
+            "access_key": JUECE_S3_ACCESS_KEY or None,
+            "secret_key": JUECE_S3_SECRET_KEY or None,
+            "location": JUECE_S3_PREFIX,
+            "default_acl": "private",
+            # Downloads are streamed by our views, never redirected: no signed URL is ever handed out.
+            "querystring_auth": False,
+            # A stored record is never replaced: a name taken gets a new one, as on the filesystem.
+            "file_overwrite": False,
+        },
+    }
+else:
+    raise ImproperlyConfigured(f"JUECE_STORAGE must be filesystem or s3, got {JUECE_STORAGE!r}")
+STORAGES = {
+    "default": DEFAULT_FILE_STORAGE_CONFIG,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

@@ -29,3 +29,4 @@ urlpatterns = [
 ]
 
 handler404 = "config.api.not_found"
+handler500 = "config.middleware.server_error"  # a database outage or full disk outside a view: 503/507

@@ -22,6 +22,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from decisions import uploads
 from decisions.calendar import localdate
 from decisions.models import Comment
 from decisions.personal import email_problem, id_number_problem, normalise_id_number, phone_problem
@@ -203,10 +204,13 @@ def _header_key(text):
 
 def _xlsx_rows(content):
     """Return the first sheet's rows (values) of an .xlsx, or raise ValueError saying why it cannot be read."""
-    if content.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+    kind = uploads.identify(content)  # what the content is, as every upload is judged (B10)
+    if kind == uploads.ENCRYPTED_OFFICE:
+        raise ValueError("文件设有打开密码，无法读取；请取消密码后另存为 .xlsx 再上传")
+    if kind == uploads.OLE2:
         raise ValueError(f"这是旧版 Excel 97-2003 工作簿(.xls)或 WPS 表格(.et)，不能直接导入；{SAVE_AS}")
-    if not content.startswith(b"PK\x03\x04"):
-        raise ValueError(f"不是 Excel 工作簿(.xlsx)文件；{SAVE_AS}")
+    if kind != uploads.XLSX:
+        raise ValueError(f"不是 Excel 工作簿(.xlsx)文件(内容像是{kind.zh})；{SAVE_AS}")
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             names = set(archive.namelist())
@@ -231,8 +235,9 @@ def _xlsx_rows(content):
 
 def _csv_rows(content):
     """Return the rows of a CSV in UTF-8 (with or without BOM) or GB18030, or raise ValueError saying why not."""
-    if content.startswith(b"PK\x03\x04") or b"\x00" in content[:4096]:
-        raise ValueError(f"不是文本格式的 CSV 文件；{SAVE_AS}")
+    kind = uploads.identify(content)
+    if kind != uploads.TEXT:
+        raise ValueError(f"不是文本格式的 CSV 文件(内容像是{kind.zh})；{SAVE_AS}")
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = content.decode(encoding)

@@ -14,7 +14,6 @@ import traceback
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -23,6 +22,7 @@ from decisions import audit
 from decisions.models import AuditEvent, Role, Stage, StageStatus
 from decisions.permissions import require_role
 from decisions.rules import refuse
+from decisions.services.common import save_file
 from reports.models import Dossier
 
 logger = logging.getLogger(__name__)
@@ -162,14 +162,24 @@ def render(dossier_id):
         dossier.attempts += 1
         dossier.error = ""
         dossier.save(update_fields=["status", "started_at", "attempts", "error"])
+        watch(dossier)
     try:
-        rendered = build(dossier)
+        # Storing is inside: a full disk is a failed attempt with its reason and a retry, not a stuck render.
+        return _store(dossier, build(dossier))
     except NotReady as waiting:
         return _requeue(dossier, str(waiting), count_attempt=False)
     except Exception as exc:
         logger.exception("rendering dossier %s failed", dossier_id)
         return _failed(dossier, exc)
-    return _store(dossier, rendered)
+
+
+def watch(dossier):
+    """Queue a check just after this render's timeout: if the worker was killed meanwhile, the next worker to pick the
+    check up requeues and renders the dossier (recover_stalled), with no one running `render_dossiers` by hand."""
+    from reports.tasks import render_dossier
+
+    timeout = timedelta(seconds=settings.JUECE_RENDER_TIMEOUT_SECONDS + 1)
+    render_dossier.using(run_after=dossier.started_at + timeout).enqueue(dossier.pk)
 
 
 def build(dossier):
@@ -191,7 +201,7 @@ def _store(dossier, rendered):
         if current.status != Dossier.Status.RENDERING or current.attempts != dossier.attempts:
             return current  # recovered and taken by another worker meanwhile: its result counts
         current.sha256 = digest
-        current.file.save("dossier.pdf", ContentFile(rendered.content), save=False)
+        save_file(current.file, "dossier.pdf", rendered.content)
         current.size = len(rendered.content)
         current.pages = rendered.pages
         current.status = Dossier.Status.DONE

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
-from decisions import lifecycle
+from decisions import lifecycle, uploads
 from decisions.models import Role, StageStatus
 from decisions.rules import in_language
 from decisions.services.common import Upload
@@ -94,7 +94,7 @@ class UploadField(forms.FileField):
 
 
 def check_file(uploaded):
-    """Refuse an upload of a type or size the services would not store (forms.ValidationError, Chinese)."""
+    """Refuse an upload of a type, size or content the services would not store (forms.ValidationError)."""
     extension = uploaded.name.rsplit(".", 1)[-1].lower() if "." in uploaded.name else ""
     if extension not in settings.JUECE_UPLOAD_EXTENSIONS:
         raise forms.ValidationError(
@@ -109,6 +109,11 @@ def check_file(uploaded):
         raise forms.ValidationError(_("文件超过 %(mb)d MB 上限"), code="file_size", params={"mb": _max_mb()})
     if uploaded.size == 0:
         raise forms.ValidationError(_("文件为空"), code="file_empty")
+    uploaded.seek(0)
+    mismatch = uploads.mismatch(uploaded.name, uploaded.read())  # the services' check (B10), shown at the field
+    uploaded.seek(0)
+    if mismatch:
+        raise forms.ValidationError(mismatch.message(), code="file_content")
 
 
 class RecordsField(forms.ModelMultipleChoiceField):

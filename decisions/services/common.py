@@ -5,6 +5,7 @@ the rules, change the records, append the audit events. A refusal raises before
 anything is written, and the transaction rolls back whatever was.
 """
 
+import errno
 import hashlib
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 
-from decisions import audit, lifecycle, seals, signing
+from decisions import audit, lifecycle, seals, signing, uploads
 from decisions.models import (
     CLOSED_STAGE_STATUSES,
     AuditEvent,
@@ -327,7 +328,8 @@ def stage_actors(record):
 
 
 def check_upload(name, content):
-    extension = PurePath(name).suffix.lower().lstrip(".")
+    """B10: refuse a file of a type not accepted, empty, too large, or whose content is not what its name says."""
+    extension = uploads.extension_of(name)
     if extension not in settings.JUECE_UPLOAD_EXTENSIONS:
         refuse(
             "DOCUMENT_TYPE_NOT_ALLOWED",
@@ -344,6 +346,9 @@ def check_upload(name, content):
             f"文件超过 {settings.JUECE_UPLOAD_MAX_BYTES // (1024 * 1024)} MB 上限",
             "The file is larger than the upload limit",
         )
+    mismatch = uploads.mismatch(name, content)
+    if mismatch:
+        refuse("DOCUMENT_CONTENT_MISMATCH", "B10", mismatch.zh, mismatch.en)
 
 
 def refuse_if_closed(record, decision, archival=False):
@@ -399,7 +404,7 @@ def store_document(
         supersedes=supersedes,
         supersede_reason=reason,
     )
-    document.file.save(PurePath(name).name, ContentFile(content), save=False)
+    save_file(document.file, PurePath(name).name, content)
     seals.seal_document(document, content)  # after the file is stored: the seal covers where it is
     # Stored content-addressed: a rolled-back upload leaves at most an unreferenced copy, never a wrong one.
     document.save()
@@ -418,6 +423,37 @@ def store_document(
         },
     )
     return document
+
+
+class StorageFull(OSError):
+    """The file store has no room left (ENOSPC): nothing was recorded; the same step may be sent again later."""
+
+    message_zh = "存储空间不足，文件未能保存，本次操作未记录任何内容；请联系系统管理员清理或扩容后重试。"
+    message_en = (
+        "The file store is full: the file was not saved and nothing was recorded. Try again once there is room."
+    )
+
+    def __init__(self, name=""):
+        super().__init__(errno.ENOSPC, f"{self.message_zh} ({self.message_en})", name)
+
+
+def save_file(field_file, name, content):
+    """Store `content` as `field_file` (not saving its row); a full disk raises StorageFull and leaves no partial file.
+
+    Every stored record (documents, catalogue records, dossiers) goes through here, so a write cut off by a full disk
+    never leaves a truncated file where a later row could point to it.
+    """
+    storage = field_file.storage
+    target = field_file.field.generate_filename(field_file.instance, name)
+    existed = storage.exists(target)
+    try:
+        field_file.save(name, ContentFile(content), save=False)
+    except OSError as failure:
+        if failure.errno != errno.ENOSPC:
+            raise
+        if not existed and storage.exists(target):
+            storage.delete(target)  # the truncated copy FileSystemStorage left behind
+        raise StorageFull(target) from failure
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
 """Documents and draft versions: upload, supersede, delete while allowed (B10, 第三十九条)."""
 
+import hashlib
+
 from decisions import lifecycle
 from decisions.models import CLOSED_STAGE_STATUSES, Document, DocumentType, DraftVersion, Role, Stage
 from decisions.rules import refuse
@@ -173,7 +175,15 @@ def new_draft_version(ctx, upload, change_summary, adopted_at_meeting=False):
     return version
 
 
-__all__ = ["upload", "supersede", "delete", "add_draft_version", "new_draft_version", "CLOSED_STAGE_STATUSES"]
+__all__ = [
+    "upload",
+    "supersede",
+    "delete",
+    "add_draft_version",
+    "new_draft_version",
+    "verify_stored",
+    "CLOSED_STAGE_STATUSES",
+]
 
 
 def open_for_reading(actor, document):
@@ -198,3 +208,33 @@ def open_for_reading(actor, document):
             payload={"sha256": document.sha256, "name": document.original_name},
         )
     return document.file.open("rb")
+
+
+def verify_stored():
+    """Re-hash every stored document; return (checked, problems) where each problem names the document.
+
+    A stored file must still hash to its row's SHA-256 (and SM3, when stored under 国密), and the row must
+    still match its seal (decisions/seals.py), so a file swapped together with its recorded hash is caught too.
+    """
+    from decisions import crypto, seals
+
+    checked, problems = 0, []
+    for document in Document.objects.order_by("pk").iterator(chunk_size=500):
+        checked += 1
+        try:
+            with document.file.open("rb") as stored:
+                sha256, sm3 = hashlib.sha256(), bytearray()
+                for chunk in iter(lambda: stored.read(1 << 20), b""):
+                    sha256.update(chunk)
+                    if document.digest_sm3:
+                        sm3 += chunk
+        except FileNotFoundError:
+            problems.append((document, "文件缺失 (the file is missing)"))
+            continue
+        if sha256.hexdigest() != document.sha256:
+            problems.append((document, "文件内容已被改动 (the file does not match its SHA-256)"))
+        elif document.digest_sm3 and crypto.digest_with("SM3", bytes(sm3)) != document.digest_sm3:
+            problems.append((document, "文件内容已被改动 (the file does not match its SM3)"))
+        elif seals.problems_of(document):
+            problems.append((document, "记录封签不符 (the row does not match its seal)"))
+    return checked, problems
