@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -84,6 +85,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",  # Content-Security-Policy (checks for outdated settings)
     "viewflow",
     "viewflow.workflow",
     "django_tasks",
@@ -102,6 +104,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Collected static files served by the web servers themselves, hashed, compressed and cached for a year
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Content-Security-Policy on every page (policy in "Production" below)
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "config.middleware.ChineseUnlessChosenMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -497,7 +503,89 @@ elif JUECE_STORAGE == "s3":
     }
 else:
     raise ImproperlyConfigured(f"JUECE_STORAGE must be filesystem or s3, got {JUECE_STORAGE!r}")
+
+# -- Production: HTTPS, static files, CSP, cache (README "Production"; issue 8) -------------------------------------
+# HTTPS by default outside development: secure cookies, HSTS and the redirect to https. A local trial over plain http
+# (./juece-production) sets JUECE_HTTPS=false explicitly; the tests' client and live server speak http the same way.
+JUECE_HTTPS = env_bool("JUECE_HTTPS", not DEBUG)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = JUECE_HTTPS
+SESSION_COOKIE_HTTPONLY = True
+SECURE_HSTS_SECONDS = env_int("JUECE_HSTS_SECONDS", 365 * 24 * 3600 if JUECE_HTTPS else 0)
+if SECURE_HSTS_SECONDS < 0:
+    raise ImproperlyConfigured(f"JUECE_HSTS_SECONDS must not be negative, got {SECURE_HSTS_SECONDS}.")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("JUECE_HSTS_INCLUDE_SUBDOMAINS", True)
+# Preloading is a promise to browsers' lists that is slow to take back: only on request.
+SECURE_HSTS_PRELOAD = env_bool("JUECE_HSTS_PRELOAD", False)
+SECURE_SSL_REDIRECT = env_bool("JUECE_SSL_REDIRECT", JUECE_HTTPS)
+# Behind a TLS proxy (nginx, a load balancer) that sets X-Forwarded-Proto and strips it from clients' requests;
+# never set it without such a proxy, or any client could claim to be on https.
+JUECE_BEHIND_PROXY = env_bool("JUECE_BEHIND_PROXY", False)
+if JUECE_BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"  # no page of juece is ever shown in a frame, not even by juece
+# Origins a form may be sent from (Django compares the Origin header): the site's own by default.
+_site_url = urlsplit(JUECE_SITE_URL)
+CSRF_TRUSTED_ORIGINS = env_list("JUECE_CSRF_TRUSTED_ORIGINS", [f"{_site_url.scheme}://{_site_url.netloc}"])
+for _origin in CSRF_TRUSTED_ORIGINS:
+    _parts = urlsplit(_origin)
+    if _parts.scheme not in ("http", "https") or not _parts.netloc or _parts.path not in ("", "/"):
+        raise ImproperlyConfigured(
+            f"JUECE_CSRF_TRUSTED_ORIGINS must be origins such as https://juece.example.gov.cn, got {_origin!r}"
+        )
+
+# Static files: in development Django's finders serve them as they are; in production `collectstatic` writes them
+# to STATIC_ROOT with a content hash in each name and gzip/brotli copies, and WhiteNoise serves them with a
+# far-future immutable Cache-Control (config/storage.py). "default" (uploads) is set in "File storage" above.
 STORAGES = {
     "default": DEFAULT_FILE_STORAGE_CONFIG,
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "config.storage.StaticFilesStorage"
+    },
 }
+# Pinned to the settings' DEBUG: pytest-django turns settings.DEBUG off while testing, which would make WhiteNoise
+# look for a STATIC_ROOT that a development checkout has never collected.
+WHITENOISE_AUTOREFRESH = WHITENOISE_USE_FINDERS = DEBUG
+
+# Content-Security-Policy (django-csp): scripts only from juece's own static files, or an inline <script> carrying
+# nonce="{{ request.csp_nonce }}" (avoid it on the staff pages: viewflow's Turbo swaps pages in without a new policy,
+# so a later page's nonce is refused; put the script in a static file). Inline styles are allowed because viewflow's
+# Material pages and the admin write style="" attributes; styles cannot run code. The API's Swagger UI and ReDoc
+# pages get their own additions in config/api.py.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        # External login (OIDC, 浙政钉) starts from a link, not a form, so no provider needs to be listed here.
+        "form-action": [SELF],
+    },
+}
+
+# The cache holds the public forms' rate limits (comments, proposals) and the API's throttling counts. One server can
+# keep them in its memory; several web servers must share one Redis (JUECE_CACHE_URL, e.g. redis://10.0.0.5:6379/0),
+# or each would count on its own. Sessions are in the database, shared by every server already.
+JUECE_CACHE_URL = env_str("JUECE_CACHE_URL").strip()
+if JUECE_CACHE_URL:
+    if urlsplit(JUECE_CACHE_URL).scheme not in ("redis", "rediss", "unix"):
+        raise ImproperlyConfigured(
+            f"JUECE_CACHE_URL must be a Redis URL such as redis://127.0.0.1:6379/0, got {JUECE_CACHE_URL!r}"
+        )
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": JUECE_CACHE_URL,
+            "KEY_PREFIX": "juece",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -346,7 +346,17 @@ class Decision(DecisionLifecycle, FSMModelMixin, models.Model):
 
     def current_record(self, stage):
         """Return the live (not superseded) record of a stage, or None."""
+        live = getattr(self, "_live_records", None)
+        if live is not None:
+            return live.get(stage)
         return self.stage_records.filter(stage=stage, superseded_by__isnull=True).order_by("-id").first()
+
+    def with_live_records(self):
+        """For a page that only reads: fetch the live record of every stage in one query, and let current_record
+        answer from it (the decision page asks it dozens of times). Never on an instance a service changes."""
+        records = self.stage_records.filter(superseded_by__isnull=True).order_by("id")
+        self._live_records = {record.stage: record for record in records}  # the newest of a stage wins
+        return self
 
 
 class DraftVersion(models.Model):

@@ -91,6 +91,7 @@ def _documents(decision):
 @login_required
 def decision_page(request, reference):
     decision, roles = readable_decision(request, reference)
+    decision.with_live_records()  # this page only reads
     steps = progress.next_steps(decision, roles)
     events = Paginator(
         AuditEvent.objects.filter(decision_id_ref=decision.pk).select_related("actor").order_by("-seq"),

@@ -7,3 +7,6 @@ import os
 
 os.environ.setdefault("JUECE_DEBUG", "true")
 os.environ.setdefault("JUECE_AUDIT_KEY", "test-audit-key-0123456789abcdef")
+# The test client and pytest-django's live server speak plain http: no redirect to https, no secure-only cookies.
+# tests/test_production_settings.py checks the production defaults in their own processes.
+os.environ.setdefault("JUECE_HTTPS", "false")

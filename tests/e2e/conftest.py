@@ -35,3 +35,20 @@ def browser(monkeypatch):
         )
         yield chromium
         chromium.close()
+
+
+class PolicyViolations(list):
+    """What Chromium refused under the Content-Security-Policy on the pages watched, one line each."""
+
+    def watch(self, page):
+        def record(message):
+            if "Content Security Policy" in message.text:
+                self.append(f"{page.url}: {message.text}")
+
+        page.on("console", record)
+        return page
+
+
+@pytest.fixture
+def csp_violations():
+    return PolicyViolations()

@@ -26,10 +26,10 @@ class Clerk:
 
     counter = iter(range(1, 1000))
 
-    def __init__(self, browser, base, username, shots, files):
+    def __init__(self, browser, base, username, shots, files, csp_violations):
         self.base, self.username, self.shots, self.files = base, username, shots, files
         self.context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
-        self.page = self.context.new_page()
+        self.page = csp_violations.watch(self.context.new_page())
         self.page.goto(f"{base}/accounts/login/")
         self.page.fill("input[name=username]", username)
         self.page.fill("input[name=password]", PASSWORD)
@@ -99,7 +99,9 @@ class Clerk:
         return text
 
 
-def test_a_listed_decision_is_taken_to_published_through_the_pages_by_each_role(browser, live_server, tmp_path):
+def test_a_listed_decision_is_taken_to_published_through_the_pages_by_each_role(
+    browser, live_server, tmp_path, csp_violations
+):
     call_command("seed_demo", verbosity=0)
     decision = Decision.objects.get(reference=REFERENCE)
     assert decision.state == "LISTED"
@@ -110,7 +112,7 @@ def test_a_listed_decision_is_taken_to_published_through_the_pages_by_each_role(
     today = timezone.localdate()
 
     def clerk(username):
-        return Clerk(browser, live_server.url, username, shots, files)
+        return Clerk(browser, live_server.url, username, shots, files, csp_violations)
 
     office, lead = clerk("hz_gov_office"), clerk("hz_undertaking_lead")
     reviewer, adviser, liaison = clerk("hz_legal_reviewer"), clerk("hz_legal_adviser"), clerk("hz_party_liaison")
@@ -233,3 +235,5 @@ def test_a_listed_decision_is_taken_to_published_through_the_pages_by_each_role(
     final = office.open(f"/decisions/{REFERENCE}/", "published").locator("main").inner_text()
     assert "公布" in final
     print(f"\nscreenshots: {shots} ({len(list(shots.iterdir()))} pages)")
+    # Every page on the way works under the Content-Security-Policy: nothing was refused.
+    assert csp_violations == [], "\n".join(csp_violations)

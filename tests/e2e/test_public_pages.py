@@ -34,10 +34,10 @@ def blocking(results):
 class Citizen:
     """A reader of the public pages in their own browser context: opens pages, checks and saves each."""
 
-    def __init__(self, browser, base, shots):
+    def __init__(self, browser, base, shots, csp_violations):
         self.base, self.shots = base, shots
         self.context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
-        self.page = self.context.new_page()
+        self.page = csp_violations.watch(self.context.new_page())
         self.axe = Axe()
         self.mode = "normal"
         self.count = 0
@@ -67,7 +67,7 @@ class Citizen:
         return float(self.page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)"))
 
 
-def test_every_public_page_passes_axe_in_normal_and_larger_text_mode(browser, live_server, tmp_path):
+def test_every_public_page_passes_axe_in_normal_and_larger_text_mode(browser, live_server, tmp_path, csp_violations):
     call_command("seed_demo", verbosity=0)
     cache.clear()  # the comment form's rate limit
     decision = public.published_decisions().order_by("pk").first()
@@ -77,7 +77,7 @@ def test_every_public_page_passes_axe_in_normal_and_larger_text_mode(browser, li
     assert period is not None, "seed_demo's decision in public participation is open for comment today"
     shots = tmp_path / "screenshots"
     shots.mkdir()
-    citizen = Citizen(browser, live_server.url, shots)
+    citizen = Citizen(browser, live_server.url, shots, csp_violations)
     javascript_off = browser.new_context(java_script_enabled=False, locale="zh-CN")
 
     for mode in ("normal", "elderly"):
@@ -119,7 +119,7 @@ def test_every_public_page_passes_axe_in_normal_and_larger_text_mode(browser, li
 
     assert Comment.objects.filter(channel=Comment.Channel.ONLINE_FORM, commenter_name="张市民").count() == 2
     # Without JavaScript the switch still works: it is a plain form.
-    plain = javascript_off.new_page()
+    plain = csp_violations.watch(javascript_off.new_page())
     plain.goto(f"{live_server.url}/public/decisions/")
     with plain.expect_navigation():
         plain.get_by_role("button", name="长者模式 / Larger text").click()
@@ -130,3 +130,5 @@ def test_every_public_page_passes_axe_in_normal_and_larger_text_mode(browser, li
     assert citizen.problems == {}, "\n\n".join(
         f"{where}:\n  " + "\n  ".join(found) for where, found in citizen.problems.items()
     )
+    # Every public page works under the Content-Security-Policy: nothing was refused.
+    assert csp_violations == [], "\n".join(csp_violations)
