@@ -56,7 +56,7 @@ class Row:
 
 
 # Tasks per page of each inbox list: a unit with years of open work still gets a page in fixed time.
-INBOX_PAGE_SIZE = 50
+INBOX_PAGE_SIZE = 25
 
 
 def _open(queryset):

@@ -62,7 +62,7 @@ class Desk:
         """Return the open task of this person (or their unit) on `decision`, claimed by them."""
         self.client.force_login(self.user)
         page = self.client.get(reverse("workflows:inbox"))
-        rows = [r for r in page.context["mine"] + page.context["queue"] if r.decision.pk == decision.pk]
+        rows = [r for r in page.context["mine"].rows + page.context["queue"].rows if r.decision.pk == decision.pk]
         assert rows, (
             f"{self.user.username} has no task on {decision.reference} ({Decision.objects.get(pk=decision.pk).state})"
         )
