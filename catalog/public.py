@@ -13,6 +13,7 @@ from catalog import dashboard, versions
 from catalog.forms import PublicProposalForm
 from catalog.models import AnnualCatalogue, CatalogueState
 from decisions import public as decisions_public
+from decisions.accounts.policy import request_address
 from decisions.models import Decision, Organisation
 from decisions.rules import ProcedureRefused, source_language
 from decisions.services import initiation
@@ -68,7 +69,7 @@ def catalogue_page(request, pk, version=None):
 
 
 def _address(request):
-    return request.META.get("REMOTE_ADDR", "unknown")
+    return request_address(request) or "unknown"
 
 
 def proposal_form(request, code):

@@ -522,6 +522,12 @@ SECURE_SSL_REDIRECT = env_bool("JUECE_SSL_REDIRECT", JUECE_HTTPS)
 JUECE_BEHIND_PROXY = env_bool("JUECE_BEHIND_PROXY", False)
 if JUECE_BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The client's address (lockouts, the audit's address, the public forms' rate limits): behind the proxy, the one it
+# appended to X-Forwarded-For (decisions/accounts/policy.request_address); otherwise REMOTE_ADDR.
+AXES_CLIENT_IP_CALLABLE = "decisions.accounts.policy.request_address"
+# The API's throttling finds the same address: DRF takes the last X-Forwarded-For entry with one proxy, REMOTE_ADDR
+# with none (its default would believe whatever X-Forwarded-For a client sends).
+REST_FRAMEWORK["NUM_PROXIES"] = 1 if JUECE_BEHIND_PROXY else 0
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"  # no page of juece is ever shown in a frame, not even by juece

@@ -26,6 +26,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from decisions import lifecycle
+from decisions.accounts.policy import request_address
 from decisions.calendar import localdate
 from decisions.comment_input import MAX_LENGTHS, normalised, problems
 from decisions.models import Comment, CommentPeriod, Decision, DecisionState, Publication
@@ -289,7 +290,7 @@ class OnlineCommentForm(forms.Form):
 
 
 def _address(request):
-    return request.META.get("REMOTE_ADDR", "unknown")
+    return request_address(request) or "unknown"
 
 
 def _comment_key(request):

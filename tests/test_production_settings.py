@@ -110,8 +110,15 @@ def test_a_local_trial_over_plain_http_turns_https_off_explicitly(tmp_path):
 
 
 def test_behind_a_tls_proxy_the_forwarded_protocol_is_trusted(tmp_path):
-    found = settings_of(tmp_path, "SECURE_PROXY_SSL_HEADER", JUECE_BEHIND_PROXY="true")
+    found = settings_of(tmp_path, "SECURE_PROXY_SSL_HEADER", "REST_FRAMEWORK", JUECE_BEHIND_PROXY="true")
     assert found["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert found["REST_FRAMEWORK"]["NUM_PROXIES"] == 1  # the API's throttle counts the address the proxy appended
+
+
+def test_without_a_proxy_no_forwarded_address_is_believed(tmp_path):
+    found = settings_of(tmp_path, "SECURE_PROXY_SSL_HEADER", "REST_FRAMEWORK")
+    assert found["SECURE_PROXY_SSL_HEADER"] is None
+    assert found["REST_FRAMEWORK"]["NUM_PROXIES"] == 0  # DRF's default (None) would take a client's own header
 
 
 def test_the_deployment_check_finds_nothing_to_warn_about(tmp_path):

@@ -39,11 +39,24 @@ def idle_limit():
     return timedelta(minutes=minutes) if minutes > 0 else None
 
 
+def request_address(request):
+    """The client's address. Behind the TLS proxy (JUECE_BEHIND_PROXY) it is the address that proxy appended to
+    X-Forwarded-For, the last one: the entries before it are whatever the client claimed. Otherwise REMOTE_ADDR.
+
+    django-axes counts failed logins by it (AXES_CLIENT_IP_CALLABLE) and the public forms' rate limits too; taking the
+    proxy's own address instead would let five wrong passwords from anyone lock everyone out."""
+    if settings.JUECE_BEHIND_PROXY:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if forwarded:
+            return forwarded[-1]
+    return request.META.get("REMOTE_ADDR") or None
+
+
 def client_address(request):
     """The address a request came from: the one django-axes counts failures by, so audit and lockout agree."""
     if request is None:
         return None
-    return getattr(request, "axes_ip_address", None) or request.META.get("REMOTE_ADDR") or None
+    return getattr(request, "axes_ip_address", None) or request_address(request)
 
 
 class PasswordComplexityValidator:

@@ -84,6 +84,43 @@ def test_an_address_with_five_failures_is_locked_whatever_username_it_tries(clie
     assert log_in(client, "li_si", GOOD, address="10.0.0.7").status_code == 302
 
 
+def test_behind_the_tls_proxy_failures_lock_the_client_address_the_proxy_reports_not_the_proxy(
+    client, clock, account, settings
+):
+    """Every request arrives from the proxy's address: counting that one would lock everybody out."""
+    settings.JUECE_BEHIND_PROXY = True
+    account("li_si")
+
+    def via_proxy(name, password, client_address, claimed=""):
+        forwarded = f"{claimed}, {client_address}" if claimed else client_address
+        return client.post(
+            reverse("login"),
+            {"username": name, "password": password},
+            REMOTE_ADDR="10.0.0.1",  # the proxy
+            HTTP_X_FORWARDED_FOR=forwarded,
+        )
+
+    # The guesser claims other addresses in the header; the proxy appended the real one last.
+    for name in ("wang_wu", "zhao_liu", "sun_qi", "zhou_ba", "wu_jiu"):
+        via_proxy(name, "guess", "203.0.113.9", claimed=f"198.51.100.{len(name)}")
+    assert via_proxy("li_si", GOOD, "203.0.113.9").status_code == 429
+    assert via_proxy("li_si", GOOD, "203.0.113.10").status_code == 302
+    failed = events("security:login_failed")
+    assert failed and {event.payload.get("address") for event in failed} == {"203.0.113.9"}
+
+
+def test_without_the_proxy_setting_a_forwarded_address_is_ignored(client, clock, account):
+    account("li_si")
+    for name in ("wang_wu", "zhao_liu", "sun_qi", "zhou_ba", "wu_jiu"):
+        client.post(
+            reverse("login"),
+            {"username": name, "password": "guess"},
+            REMOTE_ADDR="10.0.0.66",
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{len(name)}",  # a client's own claim: not believed
+        )
+    assert log_in(client, "li_si", GOOD, address="10.0.0.66").status_code == 429
+
+
 def test_the_admin_login_is_the_same_guarded_page(client):
     response = client.get("/admin/login/?next=/admin/")
     assert response.status_code == 302 and response.url.startswith(reverse("login"))
